@@ -1,0 +1,3 @@
+from genorrn.cli import run
+
+run()

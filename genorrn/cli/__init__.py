@@ -1,0 +1,70 @@
+"""The ``genorrn`` command line: thin argument parsing over the library.
+
+Each command group lives in its own module and registers its subcommands with
+``add_parser(subparsers)``; handlers import heavy libraries (TensorFlow) lazily so that
+``genorrn --help`` stays fast. User errors print one line and exit non-zero; ``--debug``
+shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from genorrn import __version__
+from genorrn.errors import GenorrnError
+
+GROUPS = {
+    "predict": "label sequences with a trained model",
+    "train": "train a model",
+    "evaluate": "score a model against annotated data",
+    "models": "list and inspect pretrained models",
+    "data": "build datasets and labels from genomes and annotations",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from genorrn.cli import data, models
+
+    parser = argparse.ArgumentParser(
+        prog="genorrn",
+        description="Per-position sequence labelling of DNA and proteins with BiLSTMs "
+        "(splice sites, protein secondary structure).",
+    )
+    parser.add_argument("--version", action="version", version=f"genorrn {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND")
+    modules = {"models": models, "data": data}
+    for name, help_text in GROUPS.items():
+        group = groups.add_parser(name, help=help_text, description=help_text)
+        sub = group.add_subparsers(dest="command", metavar="SUBCOMMAND")
+        group.set_defaults(func=lambda args, group=group: group.print_help() or 2)
+        if name in modules:
+            modules[name].add_parsers(sub)
+        elif hasattr(sub, "choices") and not sub.choices:
+            group.epilog = "no subcommand is available in this version"
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.group is None:
+        parser.print_help()
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return int(args.func(args) or 0)
+    except GenorrnError as exc:
+        if args.debug:
+            raise
+        print(f"genorrn: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("genorrn: interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> None:  # console-script entry point
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Windows, labels, fixed splits and input pipelines built from genomes and annotations."""

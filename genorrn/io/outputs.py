@@ -1,0 +1,63 @@
+"""Safe output writing: check the folder first, write to a temporary name, rename at the end.
+
+A failed or interrupted command therefore never leaves a partial output file behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from genorrn.errors import OutputError
+
+
+def is_writable_dir(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` may be written: permitted *and* not marked read-only.
+
+    The mode bits are checked as well as :func:`os.access` because root may write anywhere;
+    a folder with no write bit (such as the shared reference data) is left alone even then.
+    """
+    try:
+        mode = os.stat(folder).st_mode
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK) and bool(mode & 0o222)
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail with one line unless ``path``'s folder exists and is writable."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise OutputError(f"{path}: output folder {str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: {str(folder)!r} is not a folder")
+    if not is_writable_dir(folder):
+        raise OutputError(f"{path}: output folder {str(folder)!r} is not writable")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder, expected a file name")
+    return path
+
+
+@contextmanager
+def atomic_outputs(paths: list[str | os.PathLike]) -> Iterator[list[Path]]:
+    """Like :func:`atomic_output` for several files that appear together or not at all."""
+    paths = [check_output_path(p) for p in paths]
+    tmps = [p.with_name(f".{p.name}.tmp-{os.getpid()}") for p in paths]
+    try:
+        yield tmps
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
+    finally:
+        for tmp in tmps:
+            if tmp.exists():
+                tmp.unlink()
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+    with atomic_outputs([path]) as (tmp,):
+        yield tmp

@@ -1,0 +1,51 @@
+"""Shared fixtures: the real data folder (skip with a reason when absent) and small FASTAs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GENORRN_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path inside ../shared/data; skips the calling test when it is not there."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} (set GENORRN_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture
+def dmel_dir() -> Path:
+    return shared_path("splice", "dmel_chr4")
+
+
+@pytest.fixture
+def athaliana_dir() -> Path:
+    return shared_path("splice", "athaliana_chr1")
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``genorrn`` command line as a user would (a separate process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "genorrn", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0, result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("genorrn: error:")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
