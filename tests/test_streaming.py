@@ -1,0 +1,80 @@
+"""Streamed chunked prediction equals the whole-sequence call (fast version of the benchmark)."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from genorrn.encoding import encode_dna  # noqa: E402
+from genorrn.models import LabellerConfig, build_labeller, config_of  # noqa: E402
+from genorrn.streaming import StreamingPredictor, whole_sequence  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def real_sequence():
+    from conftest import shared_path
+
+    from genorrn.io import Genome
+
+    genome = Genome(shared_path("splice", "athaliana_chr1", "genome.fna.gz"))
+    # 12,345 nt: not a multiple of the chunk size, so the padded last chunk is exercised
+    return encode_dna(genome.fetch("NC_003070.9", 2_000_000, 2_012_345))
+
+
+CONFIGS = {
+    "forward-only": LabellerConfig(lstm_units=[16, 16], bidirectional=False),
+    "bilstm": LabellerConfig(lstm_units=[16, 16]),
+    "conv+bilstm": LabellerConfig(lstm_units=[16, 8], conv_filters=8, conv_kernel=5, conv_layers=2),
+}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("split", [False, True])
+def test_streamed_equals_whole_sequence(real_sequence, name, split):
+    keras.utils.set_random_seed(1)
+    model = build_labeller(CONFIGS[name])
+    reference = whole_sequence(model, real_sequence)
+    streamed = StreamingPredictor(model, chunk_size=1000, flank=300, batch_size=3).predict_array(
+        real_sequence, split=split
+    )
+    tolerance = 1e-5 if name == "forward-only" else 1e-3
+    assert np.abs(streamed - reference).max() <= tolerance
+
+
+def test_too_small_flank_is_measurably_worse(real_sequence):
+    """The flank matters: with none, the backward direction is wrong at chunk ends."""
+    keras.utils.set_random_seed(2)
+    model = build_labeller(CONFIGS["bilstm"])
+    reference = whole_sequence(model, real_sequence)
+    no_flank = StreamingPredictor(model, chunk_size=1000, flank=0, batch_size=2)
+    assert np.abs(no_flank.predict_array(real_sequence) - reference).max() > 1e-3
+
+
+def test_stateful_bidirectional_would_be_wrong(real_sequence):
+    """Documents why states are carried explicitly: a chunked stateful Bidirectional drifts."""
+    keras.utils.set_random_seed(3)
+    model = build_labeller(CONFIGS["bilstm"])
+    seq = real_sequence[:4000]
+    reference = whole_sequence(model, seq)
+    inp = keras.Input(batch_shape=(1, 1000, 4))
+    x = inp
+    for i in range(2):
+        x = keras.layers.Bidirectional(
+            keras.layers.LSTM(16, return_sequences=True, stateful=True), name=f"s{i}"
+        )(x)
+    stateful = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(x))
+    stateful.set_weights(model.get_weights())
+    chunks = [stateful.predict_on_batch(seq[None, i : i + 1000])[0] for i in range(0, 4000, 1000)]
+    assert np.abs(np.concatenate(chunks) - reference).max() > 1e-3
+
+
+def test_config_round_trip_and_save_load(tmp_path):
+    cfg = CONFIGS["conv+bilstm"]
+    model = build_labeller(cfg)
+    assert config_of(model) == cfg
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    assert config_of(loaded) == cfg
+    x = np.random.default_rng(0).random((1, 50, 4)).astype("float32")
+    np.testing.assert_allclose(model.predict_on_batch(x), loaded.predict_on_batch(x), atol=1e-6)
