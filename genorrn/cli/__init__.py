@@ -24,8 +24,12 @@ GROUPS = {
 }
 
 
+#: Modules that add subcommands: each has ``COMMANDS = {group: add_parser_function}``.
+COMMAND_MODULES = ["data", "models", "train", "evaluate", "predict", "structure"]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from genorrn.cli import data, models
+    import importlib
 
     parser = argparse.ArgumentParser(
         prog="genorrn",
@@ -35,15 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"genorrn {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND")
-    modules = {"models": models, "data": data}
+    subs = {}
     for name, help_text in GROUPS.items():
         group = groups.add_parser(name, help=help_text, description=help_text)
-        sub = group.add_subparsers(dest="command", metavar="SUBCOMMAND")
+        subs[name] = group.add_subparsers(dest="command", metavar="SUBCOMMAND")
         group.set_defaults(func=lambda args, group=group: group.print_help() or 2)
-        if name in modules:
-            modules[name].add_parsers(sub)
-        elif hasattr(sub, "choices") and not sub.choices:
-            group.epilog = "no subcommand is available in this version"
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"genorrn.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"genorrn.cli.{module_name}":
+                raise
+            continue
+        for group_name, add_parser in module.COMMANDS.items():
+            add_parser(subs[group_name])
     return parser
 
 
@@ -61,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"genorrn: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` etc.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("genorrn: interrupted", file=sys.stderr)
         return 130

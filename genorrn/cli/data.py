@@ -7,6 +7,7 @@ import sys
 
 
 def add_parsers(sub) -> None:
+    """Register ``genorrn data sites`` and ``genorrn data splice``."""
     p = sub.add_parser(
         "sites",
         help="write the annotated splice sites of a genome as BED6",
@@ -19,6 +20,30 @@ def add_parsers(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output BED6 file")
     add_chr_prefix_option(p)
     p.set_defaults(func=sites)
+
+    p = sub.add_parser(
+        "splice",
+        help="build labelled splice-site windows (train/validation/test shards)",
+        description="Cut the gene bodies of both strands into windows with per-nucleotide labels "
+        "(0 neither, 1 acceptor, 2 donor) and write OUTDIR/{train,validation,test}.npz plus "
+        "OUTDIR/manifest.json. Splits are genomic regions; genes that span a split boundary are "
+        "excluded. Use --only-region to build one scatter part of a large genome.",
+    )
+    p.add_argument("genome", help="genome FASTA (plain, bgzip or gzip)")
+    p.add_argument("annotation", help="GTF or GFF3 (plain or gzip)")
+    p.add_argument("-o", "--outdir", required=True, help="output folder (created if missing)")
+    p.add_argument("--splits", default="athaliana-chr1",
+                   help="split preset (default: athaliana-chr1, the fixed split of the data README)")
+    for name in ("train", "validation", "test"):
+        p.add_argument(f"--{name}-region", action="append", metavar="CHROM:START-END",
+                       help=f"{name} region (1-based, repeatable); replaces the preset's {name} regions")
+    p.add_argument("--only-region", action="append", metavar="CHROM:START-END",
+                   help="keep only windows starting in this region (repeatable; for scattering)")
+    p.add_argument("--core", type=int, default=3000, help="labelled positions per window (3000)")
+    p.add_argument("--context", type=int, default=250,
+                   help="unlabelled sequence context on each side of a window (250)")
+    add_chr_prefix_option(p)
+    p.set_defaults(func=splice)
 
 
 def add_chr_prefix_option(parser) -> None:
@@ -64,3 +89,49 @@ def sites(args) -> int:
     json.dump(summary, sys.stdout, indent=2)
     print()
     return 0
+
+
+def splice(args) -> int:
+    from pathlib import Path
+
+    from genorrn.data.splice import build_shard, split_regions
+    from genorrn.io.outputs import atomic_output, check_output_path
+    from genorrn.pretrained import sha256
+    from genorrn.regions import parse_region
+
+    outdir = Path(args.outdir)
+    if not outdir.exists():
+        check_output_path(outdir)  # parent must exist and be writable
+        outdir.mkdir()
+    check_output_path(outdir / "manifest.json")
+    genome, annotation = load_genome_and_annotation(args.genome, args.annotation, args.chr_prefix)
+    if not annotation.multi_exon_transcripts():
+        from genorrn.errors import InputError
+
+        raise InputError(f"{args.annotation}: no multi-exon transcripts: there are no splice sites")
+    splits = split_regions(
+        args.splits,
+        train=args.train_region,
+        validation=args.validation_region,
+        test=args.test_region,
+    )
+    only = [parse_region(r) for r in args.only_region] if args.only_region else None
+    summaries = [
+        build_shard(outdir / f"{name}.npz", genome, annotation, name, splits,
+                    core=args.core, context=args.context, only=only)
+        for name in ("train", "validation", "test")
+    ]  # fmt: skip
+    manifest = {
+        "genome": {"path": str(args.genome), "sha256": sha256(args.genome)},
+        "annotation": {"path": str(args.annotation), "sha256": sha256(args.annotation)},
+        "only_regions": args.only_region,
+        "splits": summaries,
+    }
+    with atomic_output(outdir / "manifest.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2))
+    json.dump(manifest, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+COMMANDS = {"data": add_parsers}

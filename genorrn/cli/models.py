@@ -30,3 +30,6 @@ def show_model(args) -> int:
 
     print(json.dumps(read_card(args.name), indent=2))
     return 0
+
+
+COMMANDS = {"models": add_parsers}

@@ -1,0 +1,80 @@
+"""``genorrn train …``: train models from prepared shards."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser(
+        "splice",
+        help="train a splice-site BiLSTM from 'genorrn data splice' shards",
+        description="Train on DIR/train.npz of every shard folder, select the model on "
+        "DIR/validation.npz (mean PR-AUC of acceptor and donor), stop early, and write "
+        "OUT/model.keras (best, float32), OUT/last.keras (for --resume) and OUT/state.json. "
+        "Test shards are never read.",
+    )
+    p.add_argument("shards", nargs="+", help="shard folder(s) written by 'genorrn data splice'")
+    p.add_argument("-o", "--outdir", required=True, help="output folder")
+    p.add_argument("--units", type=_int_list, default=[64, 64],
+                   help="LSTM units per BiLSTM layer, comma-separated (64,64)")
+    p.add_argument("--conv-filters", type=int, default=32, help="conv front-end filters, 0 = none (32)")
+    p.add_argument("--conv-kernel", type=int, default=9, help="conv kernel width, odd (9)")
+    p.add_argument("--epochs", type=int, default=12, help="maximum epochs (12)")
+    p.add_argument("--batch-size", type=int, default=64, help="windows per batch (64)")
+    p.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate (2e-3)")
+    p.add_argument("--site-weight", type=float, default=10.0,
+                   help="loss weight of acceptor/donor positions vs 'neither' (10)")
+    p.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (3)")
+    p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass)")
+    p.add_argument("--max-windows", type=int,
+                   help="use only the first N training windows (quick runs, tests)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="mixed_float16 on GPU (ignored with a warning on CPU, where it is slower)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+    p.set_defaults(func=train_splice)
+
+
+def train_splice(args) -> int:
+    from pathlib import Path
+
+    from genorrn.alphabets import SPLICE_CLASSES
+    from genorrn.data.splice import load_shards
+    from genorrn.io.outputs import check_output_path
+    from genorrn.models import LabellerConfig
+    from genorrn.training import TrainConfig, train
+
+    outdir = Path(args.outdir)
+    check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
+    train_arrays = load_shards([Path(d) / "train.npz" for d in args.shards])
+    if args.max_windows:
+        train_arrays = {k: v[: args.max_windows] for k, v in train_arrays.items()}
+    validation = load_shards([Path(d) / "validation.npz" for d in args.shards])
+    cfg = TrainConfig(
+        model=LabellerConfig(
+            alphabet_size=4, num_classes=3, lstm_units=args.units,
+            conv_filters=args.conv_filters, conv_kernel=args.conv_kernel,
+        ),
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        site_weight=args.site_weight, patience=args.patience,
+        steps_per_epoch=args.steps_per_epoch, seed=args.seed,
+        mixed_precision=args.mixed_precision,
+    )  # fmt: skip
+    classes = {1: SPLICE_CLASSES[1], 2: SPLICE_CLASSES[2]}
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    state = train(train_arrays, validation, outdir, cfg, classes, "genorrn_splice",
+                  resume=args.resume, log=log)  # fmt: skip
+    print(json.dumps({k: state[k] for k in ("epoch", "best", "best_epoch")}))
+    return 0
+
+
+COMMANDS = {"train": add_parsers}
