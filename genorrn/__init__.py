@@ -1,1 +1,18 @@
+"""genorrn: per-position labelling of DNA and protein sequences with bidirectional LSTMs.
+
+>>> import genorrn
+>>> model = genorrn.load_model("splice-athaliana-v1")   # doctest: +SKIP
+>>> model.predict("ACGT...").shape                      # doctest: +SKIP
+"""
+
 __version__ = "0.1.0"
+
+
+def load_model(name_or_path, task=None):
+    """Load a pretrained model by name or ``.keras`` path; see :func:`genorrn.pretrained.load_model`."""
+    from genorrn.pretrained import load_model as _load
+
+    return _load(name_or_path, task=task)
+
+
+__all__ = ["__version__", "load_model"]

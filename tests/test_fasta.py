@@ -130,3 +130,10 @@ def test_iter_fasta_bad_input(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(InputError, match=message):
         list(iter_fasta(path))
+
+
+def test_stale_index_is_rebuilt(fasta):
+    assert Genome(fasta).lengths["chr2"] == 10
+    os.utime(fasta.parent / "genome.fa.fai", (1, 1))  # index older than the FASTA
+    fasta.write_text(">chrZ\nACGT\n")
+    assert Genome(fasta).lengths == {"chrZ": 4}

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.group is None:
         parser.print_help()
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TF C++ start-up logs
     try:
         return int(args.func(args) or 0)
     except GenorrnError as exc:

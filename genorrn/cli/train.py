@@ -23,11 +23,12 @@ def add_parsers(sub) -> None:
     p.add_argument("-o", "--outdir", required=True, help="output folder")
     p.add_argument("--units", type=_int_list, default=[64, 64],
                    help="LSTM units per BiLSTM layer, comma-separated (64,64)")
-    p.add_argument("--conv-filters", type=int, default=32, help="conv front-end filters, 0 = none (32)")
-    p.add_argument("--conv-kernel", type=int, default=9, help="conv kernel width, odd (9)")
+    p.add_argument("--conv-filters", type=int, default=48, help="conv front-end filters, 0 = none (48)")
+    p.add_argument("--conv-kernel", type=int, default=11, help="conv kernel width, odd (11)")
+    p.add_argument("--conv-layers", type=int, default=2, help="conv front-end layers (2)")
     p.add_argument("--epochs", type=int, default=12, help="maximum epochs (12)")
-    p.add_argument("--batch-size", type=int, default=64, help="windows per batch (64)")
-    p.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate (2e-3)")
+    p.add_argument("--batch-size", type=int, default=128, help="windows per batch (128)")
+    p.add_argument("--learning-rate", type=float, default=4e-3, help="Adam learning rate (4e-3)")
     p.add_argument("--site-weight", type=float, default=10.0,
                    help="loss weight of acceptor/donor positions vs 'neither' (10)")
     p.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (3)")
@@ -60,6 +61,7 @@ def train_splice(args) -> int:
         model=LabellerConfig(
             alphabet_size=4, num_classes=3, lstm_units=args.units,
             conv_filters=args.conv_filters, conv_kernel=args.conv_kernel,
+            conv_layers=args.conv_layers,
         ),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         site_weight=args.site_weight, patience=args.patience,

@@ -93,7 +93,7 @@ def strand_labels(
     return StrandLabels(label, in_gene & ~excluded, excluded)
 
 
-def _intervals(mask: np.ndarray) -> list[tuple[int, int]]:
+def mask_intervals(mask: np.ndarray) -> list[tuple[int, int]]:
     """Runs of True in a boolean array as half-open intervals."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
@@ -116,7 +116,7 @@ def iter_windows(
         chrom, length = region.chrom, genome.lengths[region.chrom]
         for strand in "+-":
             lab = strand_labels(annotation, chrom, strand, length, split, all_splits)
-            for lo, hi in _intervals(lab.in_gene[region.start : region.end]):
+            for lo, hi in mask_intervals(lab.in_gene[region.start : region.end]):
                 lo, hi = lo + region.start, hi + region.start
                 for start in range(lo, hi, core):
                     if only and not any(o.contains(chrom, start, start) for o in only):

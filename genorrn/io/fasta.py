@@ -169,7 +169,7 @@ class Genome:
     def _ensure_index(self) -> tuple[str, str | None]:
         suffixes = [".fai"] + ([".gzi"] if self.compression == "bgzip" else [])
         beside = [str(self.path) + s for s in suffixes]
-        if all(os.path.exists(p) for p in beside):
+        if all(self._fresh(p) for p in beside):
             return beside[0], beside[1] if len(beside) > 1 else None
         if is_writable_dir(self.path.parent):
             targets = beside
@@ -179,7 +179,7 @@ class Genome:
             folder = _cache_dir() / hashlib.sha256(key.encode()).hexdigest()[:16]
             folder.mkdir(parents=True, exist_ok=True)
             targets = [str(folder / (self.path.name + s)) for s in suffixes]
-            if all(os.path.exists(p) for p in targets):
+            if all(self._fresh(p) for p in targets):
                 return targets[0], targets[1] if len(targets) > 1 else None
         _scan_headers(self.path)
         import pysam
@@ -193,6 +193,10 @@ class Genome:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "indexing failed"
             raise InputError(f"{self.path}: cannot index FASTA ({detail})") from None
         return targets[0], targets[1] if len(targets) > 1 else None
+
+    def _fresh(self, index: str) -> bool:
+        """An index is usable if it exists and is not older than the FASTA (else rebuilt)."""
+        return os.path.exists(index) and os.path.getmtime(index) >= self.path.stat().st_mtime
 
     def _load_into_memory(self) -> None:
         print(

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from genorrn.io.outputs import atomic_output
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def write_bed6(
@@ -23,3 +27,43 @@ def write_bed6(
             out.write(f"{chrom}\t{start}\t{end}\t{name}\t{score_text}\t{strand}\n")
             n += 1
     return n
+
+
+Block = tuple[str, int, "np.ndarray"]  # chrom, 0-based start, per-base values
+
+
+def write_bigwig(
+    path: str | os.PathLike, chrom_sizes: list[tuple[str, int]], blocks: Iterable[Block]
+) -> None:
+    """Per-base bigWig (pyBigWig) from blocks in chromosome (header) order, ascending starts."""
+    import numpy as np
+    import pyBigWig
+
+    with atomic_output(path) as tmp:
+        bw = pyBigWig.open(str(tmp), "w")
+        try:
+            bw.addHeader(list(chrom_sizes), maxZooms=10)
+            for chrom, start, values in blocks:
+                if len(values):
+                    bw.addEntries(chrom, int(start), values=np.asarray(values, np.float64).tolist(),
+                                  span=1, step=1)  # fmt: skip
+        finally:
+            bw.close()
+
+
+def write_bedgraph(path: str | os.PathLike, blocks: Iterable[Block], digits: int = 4) -> None:
+    """bedGraph with values rounded to ``digits`` decimals and equal neighbours merged."""
+    import numpy as np
+
+    with atomic_output(path) as tmp, open(tmp, "w") as out:
+        for chrom, start, values in blocks:
+            values = np.round(np.asarray(values, np.float64), digits)
+            if not len(values):
+                continue
+            change = np.flatnonzero(np.diff(values)) + 1
+            starts = np.concatenate([[0], change])
+            ends = np.concatenate([change, [len(values)]])
+            out.writelines(
+                f"{chrom}\t{start + a}\t{start + b}\t{values[a]:.{digits}f}\n"
+                for a, b in zip(starts.tolist(), ends.tolist())
+            )

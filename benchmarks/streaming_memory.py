@@ -1,0 +1,57 @@
+"""Peak memory of `genorrn predict splice` for 1 Mb vs the whole 30 Mb A. thaliana chr1.
+
+    python benchmarks/streaming_memory.py [--model NAME|PATH]
+
+Each run is a separate process (`genorrn predict splice … --format bigwig`); its peak resident
+set size comes from os.wait4's rusage (ru_maxrss). Flat memory means the two peaks differ by
+≤ 20%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import data_path, report  # noqa: E402
+
+
+def peak_rss_mb(command: list[str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()}")
+    return usage.ru_maxrss / 1024, seconds  # ru_maxrss is in KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="splice-athaliana-v1")
+    args = parser.parse_args()
+    genome = data_path("splice", "athaliana_chr1", "genome.fna.gz")
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, region in (("1Mb", ["--region", "NC_003070.9:5000001-6000000"]), ("30Mb", [])):
+            cmd = [sys.executable, "-m", "genorrn", "predict", "splice", str(genome),
+                   "-o", f"{tmp}/{label}", "--model", args.model, *region]  # fmt: skip
+            rss, seconds = peak_rss_mb(cmd)
+            positions = 2 * (1_000_000 if region else 30_427_671)
+            runs[label] = {"peak_rss_mb": round(rss, 1), "seconds": round(seconds, 1),
+                           "positions_both_strands": positions,
+                           "nt_per_s_incl_startup": round(positions / seconds)}  # fmt: skip
+    diff = runs["30Mb"]["peak_rss_mb"] / runs["1Mb"]["peak_rss_mb"] - 1
+    report("streaming_memory", {"model": args.model, "runs": runs,
+                                "relative_difference": round(diff, 4),
+                                "flat_within_20_percent": abs(diff) <= 0.20})  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

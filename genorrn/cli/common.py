@@ -1,0 +1,43 @@
+"""Options and helpers shared by the prediction and evaluation commands."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def add_streaming_options(parser) -> None:
+    """``--chunk-size``, ``--flank``, ``--batch-size``: the streaming engine's knobs."""
+    parser.add_argument("--chunk-size", type=int, default=None, metavar="N",
+                        help="positions per chunk (default: the model card's, else 5000)")
+    parser.add_argument("--flank", type=int, default=None, metavar="N",
+                        help="lookahead positions for the backward LSTMs (default: the model "
+                        "card's, else 500)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+                        help="chunks per call (default: the model card's, else 32)")
+
+
+class Progress:
+    """Counts positions and their rate; draws a tqdm bar on a terminal (silent in logs)."""
+
+    def __init__(self, total: int | None, description: str):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="nt", unit_scale=True, desc=description,
+                        file=sys.stderr, disable=None, smoothing=0.1)  # fmt: skip
+        self.done = 0
+        self.start = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.bar.update(n)
+
+    @property
+    def rate(self) -> float:
+        return self.done / max(time.perf_counter() - self.start, 1e-9)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()

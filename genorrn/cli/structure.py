@@ -1,0 +1,399 @@
+"""``genorrn {train,evaluate,predict} structure``: protein secondary structure (Q3 / Q8)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "../shared/data/structure"
+EVALUATION_SETS = ("cb513", "ts115", "netsurfp2_test")
+TRAINING_POOLS = ("pisces2018", "netsurfp2")
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def _name_list(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _model_help(p) -> None:
+    from genorrn.structure import DEFAULT_MODEL
+
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH",
+                   help=f"model name or .keras path (default: the shipped {DEFAULT_MODEL})")
+
+
+def _streaming_options(p) -> None:
+    p.add_argument("--chunk-size", type=int, metavar="N",
+                   help="residues per streaming chunk (default: the model card's, else 512)")
+    p.add_argument("--flank", type=int, metavar="N",
+                   help="lookahead residues for the backward LSTMs in proteins longer than a "
+                   "chunk (default: the model card's, else 128)")
+    p.add_argument("--batch-size", type=int, metavar="N",
+                   help="proteins (lanes) per call (default: the model card's, else 64)")
+
+
+# -- predict --------------------------------------------------------------------------------
+
+
+def add_predict(sub) -> None:
+    p = sub.add_parser(
+        "structure",
+        help="predict protein secondary structure (Q3 and Q8) from a protein FASTA",
+        description="Predict per-residue secondary structure from single sequences (no "
+        "alignments) and write it as NetSurfP-2.0-style CSV (one row per residue, Q3 and Q8 "
+        "probabilities), PSIPRED .ss2 or PSIPRED .horiz. With ss2/horiz, OUT is one file for "
+        "a single-record FASTA, and a folder with one ID.ss2 / ID.horiz file per record when "
+        "the input has several records (or OUT is an existing folder). Protein policy: "
+        "lowercase = uppercase; B/Z/J as halves of two residues; U, O, X and '*' on the X "
+        "channel; one trailing '*' (stop) removed; digits, '-', spaces, an empty record, "
+        "duplicate IDs or a DNA FASTA are errors. Residue numbers are the input's.",
+    )
+    p.add_argument("input", help="protein FASTA (plain or gzip)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (csv; ss2/horiz for one record) or folder (ss2/horiz)")
+    p.add_argument("--format", choices=["csv", "ss2", "horiz"], default="csv",
+                   help="output format (default: csv)")
+    _model_help(p)
+    p.add_argument("--plot", metavar="FILE.png|FILE.svg",
+                   help="also draw the per-residue Q3 probability profile of one protein")
+    p.add_argument("--plot-id", metavar="ID",
+                   help="record to plot with --plot (default: the first record)")
+    _streaming_options(p)
+    p.set_defaults(func=predict_structure)
+
+
+def _count_and_check(path) -> tuple[int, int, str, str]:
+    """Validate the whole FASTA before predicting (errors before any output); return the
+    number of records, residues, and the first record's ID and sequence."""
+    from genorrn.data.structure import read_proteins
+
+    count = residues = 0
+    first = ("", "")
+    for rid, seq in read_proteins(path):
+        if not count:
+            first = (rid, seq)
+        count += 1
+        residues += len(seq)
+    return count, residues, first[0], first[1]
+
+
+def predict_structure(args) -> int:
+    from genorrn.data.structure import read_proteins
+    from genorrn.errors import InputError
+    from genorrn.io import structure_formats as fmt
+    from genorrn.io.outputs import atomic_output, check_output_path
+
+    out = Path(args.output)
+    if args.plot:
+        if Path(args.plot).suffix.lower() not in (".png", ".svg"):
+            raise InputError(f"{args.plot}: --plot must end in .png or .svg")
+        check_output_path(args.plot)
+    count, _residues, first_id, _ = _count_and_check(args.input)
+    folder = args.format != "csv" and (out.is_dir() or count > 1)
+    if folder:
+        if not out.exists():
+            check_output_path(out)
+            out.mkdir()
+    else:
+        check_output_path(out)
+    plot_id = args.plot_id or first_id
+    if args.plot and args.plot_id:
+        if args.plot_id not in {rid for rid, _ in read_proteins(args.input)}:
+            raise InputError(f"{args.input}: --plot-id {args.plot_id!r}: no such record")
+
+    from tqdm import tqdm
+
+    from genorrn.structure import (
+        load_structure_model,
+        make_predictor,
+        predict_sequences,
+        q3_from_q8,
+    )
+
+    model, card = load_structure_model(args.model)
+    predictor = make_predictor(model, args.chunk_size, args.flank, args.batch_size, card)
+    bar = tqdm(total=count, unit="protein", desc="predict structure", file=sys.stderr,
+               disable=None if count > 1 else True, smoothing=0.1)  # fmt: skip
+    written: dict[str, str] = {}
+    plotted = None
+    results = predict_sequences(predictor, read_proteins(args.input), progress=bar.update)
+    try:
+        if args.format == "csv":
+            with atomic_output(out) as tmp, open(tmp, "w", newline="") as handle:
+                handle.write(fmt.CSV_HEADER + "\n")
+                for rid, seq, p8 in results:
+                    handle.write(fmt.csv_rows(rid, seq, q3_from_q8(p8), p8))
+                    if args.plot and rid == plot_id:
+                        plotted = (rid, seq, p8)
+        else:
+            writer = fmt.ss2_text if args.format == "ss2" else fmt.horiz_text
+            for rid, seq, p8 in results:
+                if folder:
+                    name = fmt.safe_filename(rid) + "." + args.format
+                    if name in written:
+                        raise InputError(
+                            f"{args.input}: records {written[name]!r} and {rid!r} map to the"
+                            f" same output file name {name!r}"
+                        )
+                    written[name] = rid
+                    target = out / name
+                else:
+                    target = out
+                with atomic_output(target) as tmp:
+                    Path(tmp).write_text(writer(seq, q3_from_q8(p8)))
+                if args.plot and rid == plot_id:
+                    plotted = (rid, seq, p8)
+    finally:
+        bar.close()
+    if args.plot and plotted is not None:
+        from genorrn.structure import plot_profile
+
+        plot_profile(*plotted, args.plot)
+    where = f"{out}/ ({count} files)" if folder else str(out)
+    print(f"genorrn: predicted {count} protein(s) -> {where}", file=sys.stderr)
+    return 0
+
+
+# -- train ----------------------------------------------------------------------------------
+
+
+def add_train(sub) -> None:
+    p = sub.add_parser(
+        "structure",
+        help="train a Q8/Q3 protein secondary-structure BiLSTM",
+        description="Train on PISCES-2018 (Q8) and/or NetSurfP-2.0 train (Q3 only: the loss "
+        "is the cross-entropy of the Q3 derived from Q8) after removing every chain homologous "
+        "to an evaluation set (CB513, TS115, NetSurfP-2.0 test: shared 30-mers, and MMseqs2 "
+        "E <= 1e-2 or >= 25%% identity over >= 40 residues; cached). Select the model on "
+        "NetSurfP-2.0 validation Q3 (never on a test set), stop early, write OUT/model.keras "
+        "(float32), OUT/state.json, OUT/train_config.json and OUT/homology.json.",
+    )
+    p.add_argument("-o", "--outdir", required=True, help="output folder")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                   help=f"the shared structure data folder (default: {DEFAULT_DATA_DIR})")
+    p.add_argument("--pools", type=_name_list, default=list(TRAINING_POOLS),
+                   help="training pools, comma-separated: pisces2018,netsurfp2 (both)")
+    p.add_argument("--homology", choices=["mmseqs", "kmer"], default="mmseqs",
+                   help="homology filter: mmseqs (shared 30-mers + MMseqs2, the default) or "
+                   "kmer (shared 30-mers only: quick runs and tests, not for a shipped model)")
+    p.add_argument("--cache-dir", default="runs/homology",
+                   help="homology filter cache folder (default: runs/homology)")
+    p.add_argument("--max-chains", type=int,
+                   help="use only the first N chains of each pool and of validation (quick runs)")
+    p.add_argument("--units", type=_int_list, default=[128, 128],
+                   help="LSTM units per BiLSTM layer, comma-separated (128,128)")
+    p.add_argument("--conv-filters", type=int, default=64, help="conv filters, 0 = none (64)")
+    p.add_argument("--conv-kernel", type=int, default=11, help="conv kernel width, odd (11)")
+    p.add_argument("--conv-layers", type=int, default=2, help="conv layers (2)")
+    p.add_argument("--dropout", type=float, default=0.25, help="dropout before LSTMs (0.25)")
+    p.add_argument("--epochs", type=int, default=20, help="maximum epochs (20)")
+    p.add_argument("--batch-size", type=int, default=32, help="chains per batch (32)")
+    p.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate (2e-3)")
+    p.add_argument("--patience", type=int, default=4, help="early-stopping patience (4)")
+    p.add_argument("--max-len", type=int, default=1024,
+                   help="longer chains are trained on a random window of this length (1024)")
+    p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="mixed_float16 on GPU (ignored with a warning on CPU)")
+    p.set_defaults(func=train_structure_cmd)
+
+
+def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None, log=print):
+    """Load the pools, apply the homology filter, deduplicate; return
+    ``(train chains, validation chains, summary dict for the model card)``."""
+    from genorrn.data.homology import homology_filter, shared_kmer_hits
+    from genorrn.data.structure import PISCES_FILE, file_sha256, load_all
+    from genorrn.errors import InputError
+
+    unknown = set(pools) - set(TRAINING_POOLS)
+    if unknown or not pools:
+        raise InputError(f"--pools: unknown pool(s) {sorted(unknown)}; choose from "
+                         f"{', '.join(TRAINING_POOLS)}")  # fmt: skip
+    data_dir = Path(data_dir)
+    sets = load_all(data_dir)
+    if max_chains:
+        sets = {name: s if name in EVALUATION_SETS else s.head(max_chains)
+                for name, s in sets.items()}  # fmt: skip
+    candidates = {"netsurfp2_validation": sets["netsurfp2_validation"]}
+    if "pisces2018" in pools:
+        candidates["pisces2018"] = sets["pisces2018"]
+    if "netsurfp2" in pools:
+        candidates["netsurfp2_train"] = sets["netsurfp2_train"]
+    records = {n: [(c.id, c.seq) for c in s.chains] for n, s in candidates.items()}
+    refs = {n: [(c.id, c.seq) for c in sets[n].chains] for n in EVALUATION_SETS}
+    if homology == "mmseqs":
+        result = homology_filter(records, refs, cache_dir=cache_dir, threads=os.cpu_count(),
+                                 log=log)  # fmt: skip
+        removed = result.removed
+        counts = result.counts
+        detail = {"tool": f"MMseqs2 {result.mmseqs_version} easy-search",
+                  "params": vars(result.params), "cache_key": result.cache_key}  # fmt: skip
+    else:
+        log("homology filter: shared 30-mers only (--homology kmer); not for a shipped model")
+        removed, counts = {}, {}
+        for name, recs in records.items():
+            removed[name] = shared_kmer_hits(recs, refs, 30)
+            counts[name] = {"chains": len(recs), "removed": len(removed[name]),
+                            "removed_kmer": len(removed[name]), "removed_mmseqs": 0,
+                            "kept": len(recs) - len(removed[name])}  # fmt: skip
+        detail = {"tool": "shared 30-mers only", "params": {"kmer": 30}}
+    kept = {n: candidates[n].without(removed[n]) for n in candidates}
+    validation = kept.pop("netsurfp2_validation")
+    # keep validation honest: no training chain shares a 30-mer with a validation chain
+    val_refs = {"netsurfp2_validation": [(c.id, c.seq) for c in validation.chains]}
+    train, dedup, val_overlap = [], {}, {}
+    seen: set[str] = set()
+    for name in ("pisces2018", "netsurfp2_train"):  # PISCES first: it has Q8 labels
+        if name not in kept:
+            continue
+        hits = shared_kmer_hits([(c.id, c.seq) for c in kept[name].chains], val_refs, 30)
+        val_overlap[name] = len(hits)
+        duplicates = 0
+        for chain in kept[name].chains:
+            if chain.id in hits:
+                continue
+            if chain.seq in seen:
+                duplicates += 1
+                continue
+            seen.add(chain.seq)
+            train.append(chain)
+        dedup[name] = duplicates
+    for name in counts:
+        log(f"{name}: {counts[name]['removed']} of {counts[name]['chains']} chains removed as "
+            "homologous to an evaluation set")  # fmt: skip
+    files = {
+        "netsurfp2/sequences.fasta.gz": data_dir / "netsurfp2" / "sequences.fasta.gz",
+        "netsurfp2/labels_q3.fasta.gz": data_dir / "netsurfp2" / "labels_q3.fasta.gz",
+        "netsurfp2/resolved_mask.fasta.gz": data_dir / "netsurfp2" / "resolved_mask.fasta.gz",
+        f"pisces2018/{PISCES_FILE}": data_dir / "pisces2018" / PISCES_FILE,
+        "cb513.csv.gz": data_dir / "cb513.csv.gz",
+        "ts115.csv.gz": data_dir / "ts115.csv.gz",
+    }
+    summary = {
+        "data_sha256": {name: file_sha256(path) for name, path in files.items()},
+        "pools": list(pools),
+        "max_chains": max_chains,
+        "homology_filter": {
+            **detail,
+            "evaluation_sets": {n: len(sets[n]) for n in EVALUATION_SETS},
+            "removed_per_pool": counts,
+            "removed_for_validation_overlap": val_overlap,
+            "exact_duplicates_dropped": dedup,
+        },
+        "train_chains": len(train),
+        "train_residues": sum(len(c.seq) for c in train),
+        "validation": "netsurfp2 SET=train VALIDATION=True, after the homology filter",
+        "validation_chains": len(validation),
+    }
+    return train, validation.chains, summary, removed
+
+
+def train_structure_cmd(args) -> int:
+    from genorrn.io.outputs import check_output_path
+    from genorrn.structure import StructureTrainConfig, log_stderr, structure_config, train_structure
+
+    outdir = Path(args.outdir)
+    check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
+    train, validation, summary, removed = prepare_training_sets(
+        args.data_dir, args.pools, args.homology, args.cache_dir, args.max_chains, log_stderr
+    )
+    outdir.mkdir(exist_ok=True)
+    (outdir / "homology.json").write_text(json.dumps({"summary": summary, "removed": removed},
+                                                     indent=1))  # fmt: skip
+    cfg = StructureTrainConfig(
+        model=structure_config(args.units, args.conv_filters, args.conv_kernel,
+                               args.conv_layers, args.dropout),
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        patience=args.patience, max_len=args.max_len, steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed, mixed_precision=args.mixed_precision,
+    )  # fmt: skip
+    log_stderr(f"training on {summary['train_chains']} chains ({summary['train_residues']} "
+               f"residues), validating on {summary['validation_chains']}")  # fmt: skip
+    command = "genorrn " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0] else ""
+    state = train_structure(train, validation, outdir, cfg, log=log_stderr,
+                            extra={"data": summary, "command": command})  # fmt: skip
+    print(json.dumps({k: state[k] for k in ("epoch", "best", "best_epoch", "train_seconds")}))
+    return 0
+
+
+# -- evaluate -------------------------------------------------------------------------------
+
+
+def add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "structure",
+        help="score a structure model on CB513 / TS115 / NetSurfP-2.0 test",
+        description="Q3, Q8, per-class precision/recall and confusion matrices over the "
+        "scored residues of each test set (CB513: disorder == 1 and cb513_mask == 1; TS115: "
+        "disorder == 1; NetSurfP-2.0 test: resolved residues, Q3 only, in-distribution). "
+        "Predictions run through the streaming engine, as for 'genorrn predict structure'.",
+    )
+    _model_help(p)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                   help=f"the shared structure data folder (default: {DEFAULT_DATA_DIR})")
+    p.add_argument("--sets", type=_name_list, default=list(EVALUATION_SETS),
+                   help="sets to score, comma-separated (cb513,ts115,netsurfp2_test)")
+    p.add_argument("--test-csv", action="append", default=[], metavar="CSV",
+                   help="also score a CSV in the ps4-dataset layout (input, dssp3, dssp8, "
+                   "disorder[, cb513_mask]); repeatable")
+    p.add_argument("--max-chains", type=int, help="score only the first N chains of each set")
+    p.add_argument("-o", "--output", metavar="JSON", help="also write the full report here")
+    _streaming_options(p)
+    p.set_defaults(func=evaluate_structure_cmd)
+
+
+def load_evaluation_sets(data_dir, names, extra_csvs=(), max_chains=None) -> dict:
+    from genorrn.data.structure import load_netsurfp, load_test_csv
+    from genorrn.errors import InputError
+
+    data_dir = Path(data_dir)
+    sets = {}
+    for name in names:
+        if name in ("cb513", "ts115"):
+            sets[name] = load_test_csv(data_dir / f"{name}.csv.gz", name)
+        elif name == "netsurfp2_test":
+            sets[name] = load_netsurfp(data_dir / "netsurfp2")["test"]
+        else:
+            raise InputError(f"--sets: unknown set {name!r}; choose from "
+                             f"{', '.join(EVALUATION_SETS)}")  # fmt: skip
+    for path in extra_csvs:
+        s = load_test_csv(path)
+        sets[s.name] = s
+    if max_chains:
+        sets = {n: s.head(max_chains) for n, s in sets.items()}
+    return sets
+
+
+def evaluate_structure_cmd(args) -> int:
+    from genorrn.io.outputs import atomic_output, check_output_path
+    from genorrn.structure import evaluate, load_structure_model, make_predictor
+
+    if args.output:
+        check_output_path(args.output)
+    sets = load_evaluation_sets(args.data_dir, args.sets, args.test_csv, args.max_chains)
+    model, card = load_structure_model(args.model)
+    predictor = make_predictor(model, args.chunk_size, args.flank, args.batch_size, card)
+    report = {"model": str(args.model), "sets": {}}
+    for name, chain_set in sets.items():
+        report["sets"][name] = evaluate(predictor, chain_set.chains)
+        r = report["sets"][name]
+        q8 = r.get("q8", {}).get("accuracy")
+        print(f"{name}\tchains {r['chains']}\tresidues {r['q3']['residues']}\t"
+              f"Q3 {r['q3']['accuracy']}\tQ8 {q8 if q8 is not None else '-'}", file=sys.stderr)
+    text = json.dumps(report, indent=1)
+    if args.output:
+        with atomic_output(args.output) as tmp:
+            Path(tmp).write_text(text + "\n")
+    summary = {n: {"q3": r["q3"]["accuracy"], "q8": r.get("q8", {}).get("accuracy")}
+               for n, r in report["sets"].items()}  # fmt: skip
+    print(json.dumps(summary))
+    return 0
+
+
+COMMANDS = {"predict": add_predict, "train": add_train, "evaluate": add_evaluate}

@@ -1,0 +1,168 @@
+"""Splice-site prediction and evaluation on genomes (task level, over the streaming engine).
+
+Outputs of :func:`predict_to_files` for ``PREFIX`` (forward-strand chromosome coordinates):
+``PREFIX.{acceptor,donor}.{plus,minus}.bw`` (or ``.bedgraph``) per-base probabilities, and
+``PREFIX.sites.bed``: BED6 of positions whose probability is ≥ the threshold (name
+acceptor/donor, score = round(1000 × probability) as BED requires 0-1000, strand).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from genorrn.alphabets import SPLICE_CLASSES
+from genorrn.data.splice import mask_intervals, strand_labels
+from genorrn.io.annotation import Annotation
+from genorrn.io.fasta import Genome
+from genorrn.io.outputs import atomic_outputs, check_output_path
+from genorrn.io.tracks import write_bed6, write_bedgraph, write_bigwig
+from genorrn.metrics import site_metrics
+from genorrn.predict import STRAND_NAMES, StrandScores, predict_genome, to_stream_interval
+from genorrn.regions import Region
+from genorrn.streaming import StreamingPredictor
+
+SITE_CHANNELS = {"acceptor": 1, "donor": 2}
+BLOCK = 1_000_000  # positions read back from the score files at a time
+
+
+def output_paths(prefix: str | os.PathLike, fmt: str) -> dict[tuple[str, str], Path]:
+    """``{(site, strand): path}`` plus ``("sites", "")`` for the BED file."""
+    ext = {"bigwig": "bw", "bedgraph": "bedgraph"}[fmt]
+    paths = {
+        (site, strand): Path(f"{prefix}.{site}.{STRAND_NAMES[strand]}.{ext}")
+        for site in SITE_CHANNELS
+        for strand in "+-"
+    }
+    paths["sites", ""] = Path(f"{prefix}.sites.bed")
+    return paths
+
+
+def _blocks(entry: StrandScores, column: int) -> Iterator[tuple[str, int, np.ndarray]]:
+    for region in entry.regions:
+        for start in range(region.start, region.end, BLOCK):
+            end = min(start + BLOCK, region.end)
+            yield entry.chrom, start, entry.scores.read(start, end)[:, column]
+
+
+def _sites(entries: list[StrandScores], threshold: float) -> list[tuple]:
+    rows = []
+    for entry in entries:
+        for region in entry.regions:
+            for start in range(region.start, region.end, BLOCK):
+                block = entry.scores.read(start, min(start + BLOCK, region.end))
+                for column, site in enumerate(SITE_CHANNELS):
+                    for i in np.flatnonzero(block[:, column] >= threshold).tolist():
+                        p = float(block[i, column])
+                        rows.append((entry.chrom, start + i, site, int(round(1000 * p)), entry.strand))
+    order = {}
+    for entry in entries:
+        order.setdefault(entry.chrom, len(order))
+    rows.sort(key=lambda r: (order[r[0]], r[1], r[4], r[2]))
+    return [(c, p, p + 1, site, score, strand) for c, p, site, score, strand in rows]
+
+
+def predict_to_files(
+    predictor: StreamingPredictor,
+    genome: Genome,
+    regions: list[Region],
+    prefix: str | os.PathLike,
+    fmt: str = "bigwig",
+    threshold: float = 0.5,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Predict both strands of ``regions`` and write the tracks and the sites BED.
+
+    All files appear together at the end (temporary names, then renames) or not at all.
+    """
+    paths = output_paths(prefix, fmt)
+    for path in paths.values():
+        check_output_path(path)
+    entries = predict_genome(
+        predictor, genome, regions, list(SITE_CHANNELS.values()), progress=progress,
+        tmpdir=str(Path(prefix).parent) if str(Path(prefix).parent) else None,
+    )  # fmt: skip
+    try:
+        sizes = []
+        for region in regions:
+            if region.chrom not in dict(sizes):
+                sizes.append((region.chrom, genome.lengths[region.chrom]))
+        keys = list(paths)
+        with atomic_outputs([paths[k] for k in keys]) as tmps:
+            tmp = dict(zip(keys, tmps))
+            for (site, strand), path in tmp.items():
+                if site == "sites":
+                    continue
+                column = list(SITE_CHANNELS).index(site)
+                blocks = (b for e in entries if e.strand == strand for b in _blocks(e, column))
+                if fmt == "bigwig":
+                    write_bigwig(path, sizes, blocks)
+                else:
+                    write_bedgraph(path, blocks)
+            rows = _sites(entries, threshold)
+            write_bed6(tmp["sites", ""], rows)
+    finally:
+        for entry in entries:
+            entry.scores.close()
+    return {"sites": len(rows), "positions": sum(r.end - r.start for r in regions) * 2}
+
+
+def predict_onehot(predictor: StreamingPredictor, onehot: np.ndarray) -> np.ndarray:
+    """``(L, 3)`` probabilities for a one-hot sequence read 5'→3' (streamed)."""
+    return predictor.predict_array(onehot)
+
+
+def evaluate(
+    predictor: StreamingPredictor,
+    genome: Genome,
+    annotation: Annotation,
+    regions: list[Region],
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """SpliceAI metrics (top-k, PR-AUC per class) over every gene body inside ``regions``,
+    both strands, each gene on its own strand. Genes crossing a region boundary are skipped."""
+    labels, scores = [], []
+    masks = {}
+    for region in regions:
+        length = genome.lengths[region.chrom]
+        for strand in "+-":
+            lab = strand_labels(annotation, region.chrom, strand, length, [region])
+            in_gene = lab.in_gene.copy()
+            in_gene[: region.start] = False
+            in_gene[region.end :] = False
+            masks[region, strand] = (lab, in_gene)
+    # predict only where genes are: the merged gene bodies of each strand (with real context)
+    per_strand: dict[str, list[Region]] = {"+": [], "-": []}
+    for (region, strand), (_, in_gene) in masks.items():
+        per_strand[strand] += [Region(region.chrom, a, b) for a, b in mask_intervals(in_gene)]
+    for strand, strand_regions in per_strand.items():
+        if not strand_regions:
+            continue
+        entries = predict_genome(
+            predictor, genome, strand_regions, [0, 1, 2], strands=strand, progress=progress
+        )
+        try:
+            for entry in entries:
+                for (region, s), (lab, in_gene) in masks.items():
+                    if s != strand or region.chrom != entry.chrom:
+                        continue
+                    for a, b in mask_intervals(in_gene):
+                        labels.append(lab.label[a:b])
+                        scores.append(entry.scores.read(a, b).copy())
+        finally:
+            for entry in entries:
+                entry.scores.close()
+    label = np.concatenate(labels)
+    prob = np.concatenate(scores)
+    classes = {i: name for i, name in enumerate(SPLICE_CLASSES) if i}
+    return {
+        "regions": [str(r) for r in regions],
+        "evaluated_positions": int(len(label)),
+        "metrics": site_metrics(label, prob, classes),
+    }
+
+
+__all__ = ["evaluate", "output_paths", "predict_onehot", "predict_to_files", "to_stream_interval"]

@@ -1,0 +1,181 @@
+"""Splice-site prediction end to end: CLI outputs, Python API, bad input, a tiny training run."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_one_line_error, run_cli
+
+keras = pytest.importorskip("keras")
+pyBigWig = pytest.importorskip("pyBigWig")
+
+EXAMPLE_FA = REPO / "reference_data" / "athaliana_chr1_test_slice.fa"
+EXAMPLE_GFF = REPO / "reference_data" / "athaliana_chr1_test_slice.gff3"
+RECORD = "NC_003070.9_25000001-25100000"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A small random-weight splice labeller with a model card (fixed seed)."""
+    from genorrn.models import LabellerConfig, build_labeller
+
+    keras.utils.set_random_seed(7)
+    folder = tmp_path_factory.mktemp("model")
+    model = build_labeller(LabellerConfig(lstm_units=[8, 8], conv_filters=4), name="genorrn_splice")
+    path = folder / "tiny.keras"
+    model.save(path)
+    card = {"task": "splice", "alphabet": "dna", "classes": ["neither", "acceptor", "donor"],
+            "streaming": {"chunk_size": 2000, "flank": 200, "batch_size": 8}}  # fmt: skip
+    (folder / "tiny.card.json").write_text(json.dumps(card))
+    return path
+
+
+@pytest.fixture
+def example(tmp_path):
+    fa = tmp_path / "example.fa"
+    shutil.copy(EXAMPLE_FA, fa)
+    return fa
+
+
+def test_predict_writes_four_bigwigs_and_sites(tiny_model, example, tmp_path):
+    prefix = tmp_path / "out" / "ex"
+    prefix.parent.mkdir()
+    result = run_cli("predict", "splice", str(example), "-o", str(prefix), "--model",
+                     str(tiny_model), "--threshold", "0.34")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in prefix.parent.iterdir())
+    assert names == sorted(
+        [f"ex.{s}.{d}.bw" for s in ("acceptor", "donor") for d in ("plus", "minus")] + ["ex.sites.bed"]
+    )
+    for site in ("acceptor", "donor"):
+        for strand in ("plus", "minus"):
+            bw = pyBigWig.open(str(prefix) + f".{site}.{strand}.bw")
+            assert bw.chroms() == {RECORD: 100_000}
+            values = np.array(bw.values(RECORD, 0, 100_000))
+            assert np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all()
+    rows = [line.split("\t") for line in (prefix.parent / "ex.sites.bed").read_text().splitlines()]
+    assert rows and all(len(r) == 6 and r[3] in ("acceptor", "donor") and r[5] in "+-" for r in rows)
+    assert all(0 <= int(r[4]) <= 1000 for r in rows)
+
+
+def test_bedgraph_matches_bigwig_and_region(tiny_model, example, tmp_path):
+    common = ["--model", str(tiny_model), "--region", f"{RECORD}:1001-3000"]
+    assert run_cli("predict", "splice", str(example), "-o", str(tmp_path / "b"), *common).returncode == 0
+    result = run_cli("predict", "splice", str(example), "-o", str(tmp_path / "g"), "--format",
+                     "bedgraph", *common)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    bw = pyBigWig.open(str(tmp_path / "b.donor.minus.bw"))
+    lines = (tmp_path / "g.donor.minus.bedgraph").read_text().splitlines()
+    first = lines[0].split("\t")
+    assert first[0] == RECORD and int(first[1]) == 1000
+    assert int(lines[-1].split("\t")[2]) == 3000
+    for line in lines[:50]:
+        chrom, start, end, value = line.split("\t")
+        got = bw.values(chrom, int(start), int(end))
+        assert np.allclose(got, float(value), atol=5e-5)
+    assert bw.values(RECORD, 999, 1000)[0] != bw.values(RECORD, 999, 1000)[0]  # NaN: not predicted
+
+
+def test_python_api_strings_strands_and_regions(tiny_model):
+    import genorrn
+    from genorrn.alphabets import reverse_complement
+
+    model = genorrn.load_model(tiny_model)
+    seq = EXAMPLE_FA.read_text().split("\n", 1)[1].replace("\n", "")[:6000]
+    plus = model.predict(seq)
+    assert plus.shape == (6000, 3)
+    np.testing.assert_allclose(plus.sum(axis=1), 1.0, atol=1e-5)
+    minus = model.predict(seq, strand="-")
+    np.testing.assert_allclose(minus, model.predict(reverse_complement(seq))[::-1], atol=1e-6)
+    # a region with the genome as context equals the same positions of a whole-record call
+    region = model.predict_region(EXAMPLE_FA, f"{RECORD}:2001-4000")
+    assert region.shape == (2000, 3)
+    np.testing.assert_allclose(region, plus[2000:4000], atol=1e-3)
+
+
+def test_tiny_training_learns(tmp_path):
+    """data splice → train splice → evaluate splice on a real 1.4 Mb slice of A. thaliana chr1."""
+    from conftest import shared_path
+
+    folder = shared_path("splice", "athaliana_chr1")
+    genome, annotation = folder / "genome.fna.gz", folder / "annotation.gff3.gz"
+    shards = tmp_path / "shards"
+    result = run_cli("data", "splice", str(genome), str(annotation), "-o", str(shards),
+                     "--train-region", "NC_003070.9:1-1000000",
+                     "--validation-region", "NC_003070.9:1000001-1300000",
+                     "--test-region", "NC_003070.9:1300001-1400000",
+                     "--core", "1000", "--context", "100")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((shards / "manifest.json").read_text())
+    validation = next(s for s in manifest["splits"] if s["split"] == "validation")
+    prior = (validation["acceptors"] + validation["donors"]) / 2 / validation["positions"]
+    out = tmp_path / "model"
+    result = run_cli("train", "splice", str(shards), "-o", str(out), "--units", "16",
+                     "--conv-filters", "16", "--epochs", "4", "--steps-per-epoch", "15",
+                     "--batch-size", "32", "--learning-rate", "5e-3", "--seed", "1")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    state = json.loads((out / "state.json").read_text())
+    assert state["best"] > 10 * prior, (state, prior)  # validation PR-AUC ≫ class prior
+    result = run_cli("evaluate", "splice", str(genome), str(annotation), "--model",
+                     str(out / "model.keras"), "--region", "NC_003070.9:1300001-1400000")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)["metrics"]
+    assert metrics["donor"]["pr_auc"] > 10 * prior and metrics["acceptor"]["sites"] > 20
+
+
+# ---- bad input: one line, non-zero exit, no partial output ------------------------------------
+
+
+def _no_outputs(folder, stem):
+    return not any(p.name.startswith(stem) or p.name.startswith("." + stem) for p in folder.iterdir())
+
+
+def test_region_outside_sequence(tiny_model, example, tmp_path):
+    result = run_cli("predict", "splice", str(example), "-o", str(tmp_path / "r"), "--model",
+                     str(tiny_model), "--region", f"{RECORD}:99001-100500")  # fmt: skip
+    assert_one_line_error(result, "outside the sequence", "length 100000")
+    assert _no_outputs(tmp_path, "r.")
+
+
+def test_output_prefix_in_missing_folder(tiny_model, example, tmp_path):
+    result = run_cli("predict", "splice", str(example), "-o", str(tmp_path / "nope" / "r"),
+                     "--model", str(tiny_model))  # fmt: skip
+    assert_one_line_error(result, "does not exist")
+
+
+def test_truncated_model_file(tiny_model, example, tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(tiny_model.read_bytes()[:2000])
+    result = run_cli("predict", "splice", str(example), "-o", str(tmp_path / "t"), "--model", str(broken))
+    assert_one_line_error(result, "broken.keras", "truncated")
+    assert _no_outputs(tmp_path, "t.")
+
+
+def test_model_of_another_task(example, tmp_path):
+    from genorrn.models import LabellerConfig, build_labeller
+
+    path = tmp_path / "structure.keras"
+    build_labeller(LabellerConfig(alphabet_size=21, num_classes=8, lstm_units=[4]),
+                   name="genorrn_structure").save(path)  # fmt: skip
+    result = run_cli("predict", "splice", str(example), "-o", str(tmp_path / "s"), "--model", str(path))
+    assert_one_line_error(result, "task 'structure', not 'splice'")
+    assert _no_outputs(tmp_path, "s.")
+
+
+def test_fasta_without_the_annotation_chromosomes(tiny_model, dmel_dir, tmp_path):
+    result = run_cli("evaluate", "splice", str(dmel_dir / "genome.fna.gz"), str(EXAMPLE_GFF),
+                     "--model", str(tiny_model), "-o", str(tmp_path / "m.json"))  # fmt: skip
+    assert_one_line_error(result, "chromosome name(s) not in", RECORD)
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_annotation_without_multi_exon_transcripts(tiny_model, example, tmp_path):
+    gtf = tmp_path / "single.gtf"
+    gtf.write_text(f'{RECORD}\tt\texon\t101\t900\t.\t+\t.\tgene_id "g"; transcript_id "t";\n')
+    for args in (
+        ["evaluate", "splice", str(example), str(gtf), "--model", str(tiny_model)],
+        ["data", "splice", str(example), str(gtf), "-o", str(tmp_path / "shards")],
+    ):
+        assert_one_line_error(run_cli(*args), "no multi-exon transcripts")
