@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from common import data_path, report  # noqa: E402
 
+from common import data_path, report  # noqa: E402
 from genorrn.encoding import encode_dna  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
 from genorrn.models import LabellerConfig, build_labeller  # noqa: E402

@@ -20,7 +20,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_path, report  # noqa: E402
-
 from genorrn.io import Genome  # noqa: E402
 from genorrn.predict import predict_genome  # noqa: E402
 from genorrn.regions import Region  # noqa: E402

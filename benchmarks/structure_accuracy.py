@@ -20,7 +20,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_path, report  # noqa: E402
-
 from genorrn.cli.structure import EVALUATION_SETS, load_evaluation_sets  # noqa: E402
 from genorrn.pretrained import resolve, sha256  # noqa: E402
 from genorrn.structure import (  # noqa: E402

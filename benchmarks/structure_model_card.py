@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import REPO, machine  # noqa: E402
-
 from genorrn import __version__  # noqa: E402
 from genorrn.alphabets import PROTEIN_ALPHABET, PROTEIN_POLICY, SS3_CLASSES, SS8_CLASSES  # noqa: E402
 from genorrn.pretrained import sha256  # noqa: E402

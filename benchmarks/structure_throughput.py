@@ -27,7 +27,6 @@ import keras  # noqa: E402,F401
 t_import = time.perf_counter() - t_import
 
 from common import data_path, report  # noqa: E402
-
 from genorrn.cli import main as cli_main  # noqa: E402
 from genorrn.structure import DEFAULT_MODEL  # noqa: E402
 

@@ -166,3 +166,64 @@ def evaluate(
 
 
 __all__ = ["evaluate", "output_paths", "predict_onehot", "predict_to_files", "to_stream_interval"]
+
+
+def merge_parts(part_prefixes: list[str], prefix: str | os.PathLike, fmt: str = "bigwig") -> dict:
+    """Merge the outputs of several ``predict splice --region`` runs (e.g. scattered over
+    chromosome chunks) into one file per class and strand plus one sites BED.
+
+    Parts must cover disjoint regions of the same FASTA; chromosome order and lengths come
+    from the parts' bigWig headers. Writes atomically; returns counts.
+    """
+    import pyBigWig
+
+    from genorrn.errors import InputError
+
+    src = {p: output_paths(p, "bigwig") for p in part_prefixes}
+    for paths in src.values():
+        for path in paths.values():
+            if not path.exists():
+                raise InputError(f"{path}: prediction part not found")
+    sizes: dict[str, int] = {}
+    for paths in src.values():
+        bw = pyBigWig.open(str(paths["acceptor", "+"]))
+        if bw is None:
+            raise InputError(f"{paths['acceptor', '+']}: not a bigWig file")
+        for chrom, length in bw.chroms().items():
+            if sizes.setdefault(chrom, length) != length:
+                raise InputError(f"{paths['acceptor', '+']}: {chrom} length differs between parts")
+        bw.close()
+    dest = output_paths(prefix, fmt)
+    keys = list(dest)
+    with atomic_outputs([dest[k] for k in keys]) as tmps:
+        tmp = dict(zip(keys, tmps))
+        for key, path in tmp.items():
+            if key == ("sites", ""):
+                continue
+            intervals = []  # (chrom order, start, end, value) from every part
+            for paths in src.values():
+                bw = pyBigWig.open(str(paths[key]))
+                for chrom in bw.chroms():
+                    order = list(sizes).index(chrom)
+                    for start, end, value in bw.intervals(chrom) or []:
+                        intervals.append((order, start, end, value))
+                bw.close()
+            intervals.sort()
+            chroms = list(sizes)
+
+            def blocks():
+                for order, start, end, value in intervals:
+                    yield chroms[order], start, np.full(end - start, value, np.float32)
+
+            if fmt == "bigwig":
+                write_bigwig(path, list(sizes.items()), blocks())
+            else:
+                write_bedgraph(path, blocks())
+        rows = []
+        for paths in src.values():
+            for line in paths["sites", ""].read_text().splitlines():
+                c, s, e, name, score, strand = line.split("\t")
+                rows.append((list(sizes).index(c), int(s), strand, name, c, int(e), int(score)))
+        rows.sort()
+        write_bed6(tmp["sites", ""], [(c, s, e, n, sc, st) for _, s, st, n, c, e, sc in rows])
+    return {"parts": len(part_prefixes), "chromosomes": len(sizes), "sites": len(rows)}

@@ -35,7 +35,7 @@ from genorrn.data.structure import ALLOWED, IGNORE, Q8_TO_Q3, Chain, encode_code
 from genorrn.encoding import PROTEIN_TABLE
 from genorrn.errors import InputError
 from genorrn.models.labeller import LabellerConfig, build_labeller
-from genorrn.streaming import StreamingPredictor, Stream, Task
+from genorrn.streaming import Stream, StreamingPredictor, Task
 
 MODEL_NAME = "genorrn_structure"
 DEFAULT_MODEL = "structure-q8-v1"

@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from conftest import assert_one_line_error, run_cli

@@ -179,3 +179,38 @@ def test_annotation_without_multi_exon_transcripts(tiny_model, example, tmp_path
         ["data", "splice", str(example), str(gtf), "-o", str(tmp_path / "shards")],
     ):
         assert_one_line_error(run_cli(*args), "no multi-exon transcripts")
+
+
+def test_scattered_parts_merge_to_the_whole(tiny_model, example, tmp_path):
+    """predict splice per region + data merge-splice == one whole-record run."""
+    parts = []
+    for i, region in enumerate(("1-30000", "30001-100000")):
+        prefix = tmp_path / f"part{i}"
+        result = run_cli("predict", "splice", str(example), "-o", str(prefix), "--model",
+                         str(tiny_model), "--region", f"{RECORD}:{region}", "--threshold", "0.34")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        parts.append(str(prefix))
+    whole = tmp_path / "whole"
+    assert run_cli("predict", "splice", str(example), "-o", str(whole), "--model",
+                   str(tiny_model), "--threshold", "0.34").returncode == 0  # fmt: skip
+    result = run_cli("data", "merge-splice", *parts, "-o", str(tmp_path / "merged"))
+    assert result.returncode == 0, result.stderr
+    for name in ("acceptor.plus", "donor.minus"):
+        merged = pyBigWig.open(str(tmp_path / f"merged.{name}.bw"))
+        reference = pyBigWig.open(str(tmp_path / f"whole.{name}.bw"))
+        assert merged.chroms() == reference.chroms()
+        np.testing.assert_allclose(
+            merged.values(RECORD, 0, 100_000), reference.values(RECORD, 0, 100_000), atol=1e-3
+        )
+    merged_sites = (tmp_path / "merged.sites.bed").read_text().splitlines()
+    assert len(merged_sites) == len((tmp_path / "whole.sites.bed").read_text().splitlines())
+
+
+def test_plot_region_png_and_svg(tiny_model, example, tmp_path):
+    for suffix in ("png", "svg"):
+        out = tmp_path / f"region.{suffix}"
+        result = run_cli("plot", "splice", str(example), str(EXAMPLE_GFF), "--region",
+                         f"{RECORD}:1-8000", "-o", str(out), "--model", str(tiny_model))  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        head = out.read_bytes()[:200]
+        assert head.startswith(b"\x89PNG") if suffix == "png" else b"<svg" in out.read_bytes()[:2000]

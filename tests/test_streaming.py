@@ -13,7 +13,6 @@ from genorrn.streaming import StreamingPredictor, whole_sequence  # noqa: E402
 @pytest.fixture(scope="module")
 def real_sequence():
     from conftest import shared_path
-
     from genorrn.io import Genome
 
     genome = Genome(shared_path("splice", "athaliana_chr1", "genome.fna.gz"))

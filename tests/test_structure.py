@@ -145,6 +145,13 @@ def test_allowed_set_loss():
     assert ALLOWED[8].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]  # Q3 H = H, G, I
 
 
+def test_cli_default_model_name_matches_library():
+    import genorrn.cli.structure as cli_structure
+    from genorrn.structure import DEFAULT_MODEL
+
+    assert cli_structure.DEFAULT_MODEL == DEFAULT_MODEL
+
+
 def test_q3_from_q8_groups():
     from genorrn.structure import q3_from_q8
 

@@ -12,8 +12,8 @@ import argparse
 import os
 import sys
 
-from genorrn import __version__
-from genorrn.errors import GenorrnError
+from genorrn import __version__  # noqa: E402
+from genorrn.errors import GenorrnError  # noqa: E402
 
 GROUPS = {
     "predict": "label sequences with a trained model",
@@ -21,11 +21,12 @@ GROUPS = {
     "evaluate": "score a model against annotated data",
     "models": "list and inspect pretrained models",
     "data": "build datasets and labels from genomes and annotations",
+    "plot": "draw predictions of a region",
 }
 
 
 #: Modules that add subcommands: each has ``COMMANDS = {group: add_parser_function}``.
-COMMAND_MODULES = ["data", "models", "train", "evaluate", "predict", "structure"]
+COMMAND_MODULES = ["data", "models", "train", "evaluate", "predict", "plot", "structure"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,13 +57,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _import_keras_quietly() -> None:
+    """Import Keras/TensorFlow with stderr silenced: TensorFlow's C++ start-up logs (CUDA probes,
+    oneDNN notices) ignore TF_CPP_MIN_LOG_LEVEL set from Python. Import errors still show."""
+    if os.environ.get("GENORRN_TF_LOGS"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import keras  # noqa: F401
+            except ImportError:
+                pass  # imported again below, loudly, by the command that needs it
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.group is None:
         parser.print_help()
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TF C++ start-up logs
+    if args.group in ("predict", "train", "evaluate", "plot") and args.command:
+        _import_keras_quietly()
     try:
         return int(args.func(args) or 0)
     except GenorrnError as exc:

@@ -45,6 +45,17 @@ def add_parsers(sub) -> None:
     add_chr_prefix_option(p)
     p.set_defaults(func=splice)
 
+    p = sub.add_parser(
+        "merge-splice",
+        help="merge scattered 'predict splice --region' outputs into one set of files",
+        description="Merge PART.{acceptor,donor}.{plus,minus}.bw and PART.sites.bed of several "
+        "bigWig prediction parts (disjoint regions of one FASTA) into PREFIX.* files.",
+    )
+    p.add_argument("parts", nargs="+", metavar="PART_PREFIX", help="output prefix of each part")
+    p.add_argument("-o", "--output", required=True, metavar="PREFIX", help="merged output prefix")
+    p.add_argument("--format", choices=["bigwig", "bedgraph"], default="bigwig")
+    p.set_defaults(func=merge_splice)
+
 
 def add_chr_prefix_option(parser) -> None:
     parser.add_argument(
@@ -131,6 +142,14 @@ def splice(args) -> int:
         tmp.write_text(json.dumps(manifest, indent=2))
     json.dump(manifest, sys.stdout, indent=2)
     print()
+    return 0
+
+
+
+def merge_splice(args) -> int:
+    from genorrn.splice import merge_parts
+
+    print(json.dumps(merge_parts(args.parts, args.output, args.format)))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from genorrn.cli.common import add_streaming_options, Progress
+from genorrn.cli.common import Progress, add_streaming_options
 from genorrn.cli.data import add_chr_prefix_option, load_genome_and_annotation
 from genorrn.cli.predict import DEFAULT_SPLICE_MODEL
 

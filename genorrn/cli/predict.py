@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from genorrn.cli.common import add_streaming_options, Progress
+from genorrn.cli.common import Progress, add_streaming_options
 
 DEFAULT_SPLICE_MODEL = "splice-athaliana-v1"
 

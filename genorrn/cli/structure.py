@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 DEFAULT_DATA_DIR = "../shared/data/structure"
+#: the shipped model (same as genorrn.structure.DEFAULT_MODEL; kept here so that building the
+#: parser does not import TensorFlow)
+DEFAULT_MODEL = "structure-q8-v1"
 EVALUATION_SETS = ("cb513", "ts115", "netsurfp2_test")
 TRAINING_POOLS = ("pisces2018", "netsurfp2")
 
@@ -21,8 +24,6 @@ def _name_list(text: str) -> list[str]:
 
 
 def _model_help(p) -> None:
-    from genorrn.structure import DEFAULT_MODEL
-
     p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH",
                    help=f"model name or .keras path (default: the shipped {DEFAULT_MODEL})")
 
@@ -296,7 +297,12 @@ def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None,
 
 def train_structure_cmd(args) -> int:
     from genorrn.io.outputs import check_output_path
-    from genorrn.structure import StructureTrainConfig, log_stderr, structure_config, train_structure
+    from genorrn.structure import (
+        StructureTrainConfig,
+        log_stderr,
+        structure_config,
+        train_structure,
+    )
 
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)

@@ -86,7 +86,7 @@ def config_of(model: keras.Model) -> LabellerConfig:
     lstms = [layer for n, layer in names.items() if n.startswith("bilstm_" if bidirectional else "lstm_")]
     if not lstms or "head" not in names:
         raise ValueError(f"model {model.name!r} is not a genorrn labeller (no LSTM stack/head)")
-    unit = (lambda l: l.forward_layer.units) if bidirectional else (lambda l: l.units)
+    unit = (lambda layer: layer.forward_layer.units) if bidirectional else (lambda layer: layer.units)
     dropouts = [layer.rate for n, layer in names.items() if n.startswith("dropout_")]
     return LabellerConfig(
         alphabet_size=model.input_shape[-1],

@@ -1,0 +1,59 @@
+"""Splice model accuracy on the fixed test sets (SpliceAI's top-k and PR-AUC per class).
+
+    python benchmarks/splice_accuracy.py [--model NAME|PATH]
+
+* A. thaliana chr1 test region NC_003070.9:23,000,001-30,427,671 (never used for training or
+  model selection), every gene body, both strands;
+* D. melanogaster chr4 (cross-species, never trained on), whole chromosome.
+
+Each is the same computation as `genorrn evaluate splice` (streamed prediction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import data_path, report  # noqa: E402
+from genorrn.io import Genome, read_annotation  # noqa: E402
+from genorrn.predict import resolve_regions  # noqa: E402
+from genorrn.pretrained import load_model, sha256  # noqa: E402
+from genorrn.regions import parse_region  # noqa: E402
+from genorrn.splice import evaluate  # noqa: E402
+
+TEST_SETS = {
+    "athaliana_chr1_test": ("athaliana_chr1", "NC_003070.9:23000001-30427671"),
+    "dmel_chr4": ("dmel_chr4", None),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="splice-athaliana-v1")
+    args = parser.parse_args()
+    model = load_model(args.model, task="splice")
+    predictor = model.predictor()
+    results = {}
+    for name, (folder, region) in TEST_SETS.items():
+        genome = Genome(data_path("splice", folder, "genome.fna.gz"))
+        annotation = read_annotation(data_path("splice", folder, "annotation.gff3.gz"))
+        regions = resolve_regions(genome, [parse_region(region)] if region else None)
+        start = time.perf_counter()
+        results[name] = evaluate(predictor, genome, annotation, regions)
+        results[name]["seconds"] = round(time.perf_counter() - start, 1)
+    report("splice_accuracy", {
+        "model": str(model.path),
+        "model_sha256": sha256(model.path),
+        "streaming": {"chunk_size": predictor.chunk_size, "flank": predictor.flank},
+        "test_sets": results,
+    })  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

