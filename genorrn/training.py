@@ -164,8 +164,12 @@ def train(
     name: str,
     resume: bool = False,
     log=print,
+    init_weights: keras.Model | None = None,
 ) -> dict:
-    """Train a labeller; returns the final state (history, best score and epoch)."""
+    """Train a labeller; returns the final state (history, best score and epoch).
+
+    ``init_weights``: a model of the same architecture whose weights are the starting point.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg.seed)
@@ -174,11 +178,19 @@ def train(
     cfg.steps_per_epoch = cfg.steps_per_epoch or int(np.ceil(len(train_arrays["seq"]) / cfg.batch_size))
     state = {"epoch": 0, "best": -1.0, "wait": 0, "best_epoch": 0, "history": []}
     if resume and (out / "last.keras").exists() and (out / "state.json").exists():
+        previous = json.loads((out / "train_config.json").read_text()).get("model")
+        if previous and previous != asdict(cfg.model):
+            raise InputError(
+                f"{out}: --resume with a different architecture than the run there "
+                f"({previous} vs {asdict(cfg.model)}); use another output folder"
+            )
         state = json.loads((out / "state.json").read_text())
         model = keras.saving.load_model(out / "last.keras")
         log(f"resuming after epoch {state['epoch']} (best val PR-AUC {state['best']:.4f})")
     else:
         model = build_labeller(cfg.model, name=name)
+        if init_weights is not None:
+            model.set_weights(init_weights.get_weights())
         model.compile(
             optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
             loss=keras.losses.SparseCategoricalCrossentropy(),

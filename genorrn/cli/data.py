@@ -39,9 +39,9 @@ def add_parsers(sub) -> None:
                        help=f"{name} region (1-based, repeatable); replaces the preset's {name} regions")
     p.add_argument("--only-region", action="append", metavar="CHROM:START-END",
                    help="keep only windows starting in this region (repeatable; for scattering)")
-    p.add_argument("--core", type=int, default=3000, help="labelled positions per window (3000)")
-    p.add_argument("--context", type=int, default=250,
-                   help="unlabelled sequence context on each side of a window (250)")
+    p.add_argument("--core", type=int, default=1500, help="labelled positions per window (1500)")
+    p.add_argument("--context", type=int, default=200,
+                   help="unlabelled sequence context on each side of a window (200)")
     add_chr_prefix_option(p)
     p.set_defaults(func=splice)
 
@@ -105,7 +105,7 @@ def sites(args) -> int:
 def splice(args) -> int:
     from pathlib import Path
 
-    from genorrn.data.splice import build_shard, split_regions
+    from genorrn.data.splice import collect_windows, split_regions, write_shard
     from genorrn.io.outputs import atomic_output, check_output_path
     from genorrn.pretrained import sha256
     from genorrn.regions import parse_region
@@ -127,11 +127,19 @@ def splice(args) -> int:
         test=args.test_region,
     )
     only = [parse_region(r) for r in args.only_region] if args.only_region else None
-    summaries = [
-        build_shard(outdir / f"{name}.npz", genome, annotation, name, splits,
-                    core=args.core, context=args.context, only=only)
+    shards = {
+        name: collect_windows(genome, annotation, name, splits, core=args.core,
+                              context=args.context, only=only)
         for name in ("train", "validation", "test")
-    ]  # fmt: skip
+    }  # fmt: skip
+    summaries = [json.loads(str(arrays["summary"])) for arrays in shards.values()]
+    if not any(s["windows"] for s in summaries):
+        from genorrn.errors import InputError
+
+        where = ", ".join(args.only_region) if args.only_region else "any split region"
+        raise InputError(f"{args.annotation}: no gene bodies in {where}: nothing to write")
+    for name, arrays in shards.items():
+        write_shard(outdir / f"{name}.npz", arrays)
     manifest = {
         "genome": {"path": str(args.genome), "sha256": sha256(args.genome)},
         "annotation": {"path": str(args.annotation), "sha256": sha256(args.annotation)},

@@ -396,10 +396,55 @@ def evaluate_structure_cmd(args) -> int:
     if args.output:
         with atomic_output(args.output) as tmp:
             Path(tmp).write_text(text + "\n")
-    summary = {n: {"q3": r["q3"]["accuracy"], "q8": r.get("q8", {}).get("accuracy")}
+    summary = {n: {"q3": r["q3"]["accuracy"], "q8": r.get("q8", {}).get("accuracy"),
+                   "sov99_q3": r["q3"]["sov99_mean_per_chain"]}
                for n, r in report["sets"].items()}  # fmt: skip
     print(json.dumps(summary))
     return 0
 
 
-COMMANDS = {"predict": add_predict, "train": add_train, "evaluate": add_evaluate}
+# -- plot -----------------------------------------------------------------------------------
+
+
+def add_plot(sub) -> None:
+    p = sub.add_parser(
+        "structure",
+        help="plot the per-residue Q3 probability profile of one protein",
+        description="Predict one protein of a FASTA and draw P(H), P(E), P(C) per residue "
+        "with the predicted Q3 string as a colour strip. The format follows the output suffix "
+        "(.png, .svg, .pdf). Same as 'genorrn predict structure --plot'.",
+    )
+    p.add_argument("input", help="protein FASTA (plain or gzip)")
+    p.add_argument("-o", "--output", required=True, help="output image (.png, .svg or .pdf)")
+    p.add_argument("--id", dest="record", metavar="ID",
+                   help="record to plot (default: the first record)")
+    _model_help(p)
+    _streaming_options(p)
+    p.set_defaults(func=plot_structure_cmd)
+
+
+def plot_structure_cmd(args) -> int:
+    from genorrn.data.structure import read_proteins
+    from genorrn.errors import InputError
+    from genorrn.io.outputs import check_output_path
+
+    if Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"{args.output}: output must end in .png, .svg or .pdf")
+    check_output_path(args.output)
+    chosen = None
+    for rid, seq in read_proteins(args.input):  # checks every record, as predict does
+        if chosen is None and (args.record is None or rid == args.record):
+            chosen = (rid, seq)
+    if chosen is None:
+        raise InputError(f"{args.input}: --id {args.record!r}: no such record")
+    from genorrn.structure import load_structure_model, make_predictor, plot_profile, predict_sequences
+
+    model, card = load_structure_model(args.model)
+    predictor = make_predictor(model, args.chunk_size, args.flank, args.batch_size, card)
+    ((rid, seq, probs),) = list(predict_sequences(predictor, [chosen]))
+    plot_profile(rid, seq, probs, args.output)
+    return 0
+
+
+COMMANDS = {"predict": add_predict, "train": add_train, "evaluate": add_evaluate,
+            "plot": add_plot}  # fmt: skip

@@ -39,6 +39,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU (ignored with a warning on CPU, where it is slower)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+    p.add_argument("--init-from", metavar="NAME|PATH",
+                   help="start from the weights of an existing splice model (fine-tuning, or "
+                   "continuing the shipped model's training); its architecture is used")
     p.set_defaults(func=train_splice)
 
 
@@ -57,6 +60,11 @@ def train_splice(args) -> int:
     if args.max_windows:
         train_arrays = {k: v[: args.max_windows] for k, v in train_arrays.items()}
     validation = load_shards([Path(d) / "validation.npz" for d in args.shards])
+    for name, arrays in (("train", train_arrays), ("validation", validation)):
+        if not len(arrays["seq"]):
+            from genorrn.errors import InputError
+
+            raise InputError(f"{', '.join(args.shards)}: the {name} shards hold no windows")
     cfg = TrainConfig(
         model=LabellerConfig(
             alphabet_size=4, num_classes=3, lstm_units=args.units,
@@ -73,8 +81,15 @@ def train_splice(args) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    init = None
+    if args.init_from:
+        from genorrn.models import config_of
+        from genorrn.pretrained import load_model
+
+        init = load_model(args.init_from, task="splice").keras
+        cfg.model = config_of(init)
     state = train(train_arrays, validation, outdir, cfg, classes, "genorrn_splice",
-                  resume=args.resume, log=log)  # fmt: skip
+                  resume=args.resume, log=log, init_weights=init)  # fmt: skip
     print(json.dumps({k: state[k] for k in ("epoch", "best", "best_epoch")}))
     return 0
 

@@ -119,7 +119,9 @@ def iter_windows(
             for lo, hi in mask_intervals(lab.in_gene[region.start : region.end]):
                 lo, hi = lo + region.start, hi + region.start
                 for start in range(lo, hi, core):
-                    if only and not any(o.contains(chrom, start, start) for o in only):
+                    if only and not any(
+                        o.chrom == chrom and o.start <= start < (o.end or length) for o in only
+                    ):
                         continue
                     a, b = max(start - context, region.start), min(start + core + context, region.end)
                     seq = np.zeros(width, np.uint8)
@@ -140,28 +142,28 @@ def iter_windows(
                     yield chrom, start, strand, seq, label, weight
 
 
-def build_shard(
-    path: str | os.PathLike,
+def collect_windows(
     genome: Genome,
     annotation: Annotation,
     split_name: str,
     splits: dict[str, list[Region]],
-    core: int = 3000,
-    context: int = 250,
+    core: int = 1500,
+    context: int = 200,
     only: list[Region] | None = None,
-) -> dict:
-    """Write one split's windows to ``path`` (``.npz``) and return its summary."""
+) -> dict[str, np.ndarray]:
+    """All windows of one split as shard arrays (empty arrays when the split has no genes);
+    ``arrays["summary"]`` is a JSON string with counts."""
     rows = list(
         iter_windows(genome, annotation, splits[split_name], splits, core, context, only)
     )
-    if not rows:
-        raise InputError(
-            f"{annotation.path}: no gene bodies in the {split_name} regions "
-            f"({', '.join(map(str, splits[split_name]))})"
-        )
-    chroms, starts, strands, seqs, labels, weights = zip(*rows)
-    label = np.stack(labels)
-    weight = np.stack(weights)
+    width = core + 2 * context
+    if rows:
+        chroms, starts, strands, seqs, labels, weights = zip(*rows)
+    else:  # an empty shard (e.g. a scatter part without genes of this split) is valid
+        chroms, starts, strands = (), (), ()
+        seqs = labels = weights = [np.zeros((0, width), np.uint8)]
+    stack = np.stack if rows else np.concatenate
+    label, weight = stack(labels), stack(weights)
     counted = weight.astype(bool)
     summary = {
         "split": split_name,
@@ -173,19 +175,22 @@ def build_shard(
         "acceptors": int((label[counted] == ACCEPTOR).sum()),
         "donors": int((label[counted] == DONOR).sum()),
     }
+    return {
+        "seq": stack(seqs),
+        "label": label,
+        "weight": weight,
+        "chrom": np.array(chroms, dtype=str),
+        "start": np.array(starts, np.int64),
+        "strand": np.array(strands, dtype=str),
+        "summary": np.array(json.dumps(summary)),
+    }
+
+
+def write_shard(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """Write shard arrays as a compressed ``.npz`` (to a temporary name, then renamed)."""
     with atomic_output(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                seq=np.stack(seqs),
-                label=label,
-                weight=weight,
-                chrom=np.array(chroms),
-                start=np.array(starts, np.int64),
-                strand=np.array(strands),
-                summary=np.array(json.dumps(summary)),
-            )
-    return summary
+            np.savez_compressed(handle, **arrays)
 
 
 def load_shards(paths: list[str | os.PathLike]) -> dict[str, np.ndarray]:
@@ -201,6 +206,8 @@ def load_shards(paths: list[str | os.PathLike]) -> dict[str, np.ndarray]:
                     parts[key].append(data[key])
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"{path}: not a genorrn splice shard ({exc})") from None
+    if not parts["seq"]:
+        raise InputError("no shards given")
     widths = {a.shape[1] for a in parts["seq"]}
     if len(widths) > 1:
         raise InputError(f"shards have different window widths {sorted(widths)}: rebuild them alike")

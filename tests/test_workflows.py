@@ -1,0 +1,330 @@
+"""The Snakemake workflows in workflows/: dry runs, lint, the SLURM profile, tiny real runs.
+
+Snakemake runs as a separate process (``python -m snakemake``) with this interpreter's
+``bin/`` first on PATH, so the jobs call the same installed ``genorrn``. Each test works in
+its own temporary folder (``--directory``); the shared data path comes from conftest
+(``GENORRN_SHARED_DATA`` or ``../shared/data``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SHARED_DATA, run_cli, shared_path
+
+if importlib.util.find_spec("snakemake") is None:
+    pytest.skip("snakemake is not installed (pip install 'snakemake>=8')", allow_module_level=True)
+
+WORKFLOWS = REPO / "workflows"
+SNAKEFILE = WORKFLOWS / "Snakefile"
+TEST_CONFIG = WORKFLOWS / ".test" / "config.yaml"
+LOCAL = WORKFLOWS / "profiles" / "local"
+SLURM = WORKFLOWS / "profiles" / "slurm"
+
+#: The only lint left, explained in workflows/README.md ("Lint"): genorrn is not packaged for
+#: conda or as a container, so rules run in the environment that runs Snakemake.
+EXPECTED_LINTS = {"Specify a conda environment or container for each rule."}
+
+ATHALIANA_CHR1 = "NC_003070.9"
+DMEL_CHR4 = {"NC_004353.4": 1_348_131}
+SPLICE_TRACKS = ["acceptor.plus", "acceptor.minus", "donor.plus", "donor.minus"]
+
+
+def snakemake(*args: str, workdir: Path, check: bool = True, timeout: int = 900) -> str:
+    """Run Snakemake on workflows/Snakefile in ``workdir``; return stdout + stderr."""
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    cmd = [
+        sys.executable, "-m", "snakemake", *args,
+        "--snakefile", str(SNAKEFILE), "--directory", str(workdir),
+        "--config", f"shared_data={SHARED_DATA}",
+    ]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    output = result.stdout + result.stderr
+    if check:
+        assert result.returncode == 0, f"{' '.join(cmd)}\n{output[-6000:]}"
+    return output
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a (dry) run: rule -> number of jobs."""
+    match = re.search(r"Job stats:\n.*?\n-+\s+-+\n(.*?)\ntotal\s+\d+", output, re.S)
+    assert match, output[-3000:]
+    return {name: int(n) for name, n in re.findall(r"^(\S+)\s+(\d+)\s*$", match.group(1), re.M)}
+
+
+def job_resources(output: str) -> dict[str, dict[str, str]]:
+    """Rule -> the `resources:` of its (first) job in a dry run's job listing."""
+    found: dict[str, dict[str, str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \S+:\n)", output):
+        head = re.match(r"(?:local)?rule (\S+):\n", block)
+        res = re.search(r"^\s+resources: (.*)$", block, re.M)
+        if head and res and head.group(1) not in found:
+            items = (item.split("=", 1) for item in res.group(1).split(", "))
+            found[head.group(1)] = {k.strip(): v.strip() for k, v in items}
+    return found
+
+
+# -- dry runs ---------------------------------------------------------------------------------
+
+SHIPPED_SPLICE = {
+    "splice_preprocess": 8,  # config splice.preprocess.parts
+    "splice_train": 1,
+    "splice_evaluate": 1,
+    "splice_predict_chunk": 7,  # 30,427,671 bp in 5 Mb chunks
+    "splice_merge_predictions": 1,
+    "splice_all": 1,
+}
+TEST_SPLICE = {
+    "splice_preprocess": 2,
+    "splice_train": 1,
+    "splice_evaluate": 1,
+    "splice_predict_chunk": 3,  # D. melanogaster chr4, 1,348,131 bp in 500 kb chunks
+    "splice_merge_predictions": 1,
+    "splice_all": 1,
+}
+STRUCTURE = {
+    "structure_train": 1,
+    "structure_evaluate": 1,
+    "structure_predict": 1,
+    "structure_all": 1,
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    "configfile,target,expected",
+    [
+        (None, "splice_all", SHIPPED_SPLICE),
+        (None, "structure_all", STRUCTURE),
+        (TEST_CONFIG, "splice_all", TEST_SPLICE),
+        (TEST_CONFIG, "structure_all", STRUCTURE),
+    ],
+    ids=["shipped-splice", "shipped-structure", "test-splice", "test-structure"],
+)
+def test_dry_run(tmp_path, configfile, target, expected):
+    shared_path("splice", "athaliana_chr1")
+    shared_path("splice", "dmel_chr4")
+    shared_path("structure")
+    extra = ["--configfile", str(configfile)] if configfile else []
+    output = snakemake(target, "-n", "--cores", "1", *extra, workdir=tmp_path)
+    assert job_counts(output) == expected
+
+
+@pytest.mark.shared_data
+def test_default_target_follows_config_targets(tmp_path):
+    shared_path("splice", "athaliana_chr1")
+    shared_path("structure")
+    both = job_counts(snakemake("-n", "--cores", "1", workdir=tmp_path))
+    assert both["structure_train"] == 1 and both["splice_train"] == 1
+    only = job_counts(snakemake("-n", "--cores", "1", "--configfile", str(TEST_CONFIG),
+                                workdir=tmp_path))  # fmt: skip
+    assert "splice_train" in only and "structure_train" not in only  # .test: targets [splice]
+
+
+def test_invalid_config_is_refused(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("splice:\n  preprocess:\n    parts: 0\n")
+    output = snakemake("-n", "--configfile", str(bad), workdir=tmp_path, check=False)
+    assert "Error validating config file" in output
+    assert "parts" in output
+
+
+# -- SLURM profile ----------------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_slurm_profile_dry_run_requests_a_gpu_for_training(tmp_path):
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="pip install '.[slurm]'")
+    shared_path("splice", "athaliana_chr1")
+    shared_path("structure")
+    output = snakemake("-n", "--profile", str(SLURM), workdir=tmp_path)  # jobs: set by profile
+    assert "executor: slurm" in (SLURM / "config.yaml").read_text()
+    resources = job_resources(output)
+    for rule in ("splice_train", "structure_train"):
+        res = resources[rule]
+        assert res["gpu"] == "1", res
+        assert res["slurm_partition"] == "CHANGE-ME-gpu-partition", res
+        assert res["slurm_account"] == "CHANGE-ME-account", res
+        assert int(res["mem_mb"]) >= 16000 and int(res["runtime"]) >= 240, res
+    for rule in ("splice_preprocess", "splice_predict_chunk", "splice_merge_predictions"):
+        res = resources[rule]
+        assert "gpu" not in res, res
+        assert res["slurm_partition"] == "CHANGE-ME-cpu-partition", res
+        assert {"mem_mb", "runtime", "slurm_account"} <= set(res), res
+
+    # what the executor plugin makes of the training job's resources: sbatch --gpus=1
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    job = type("Job", (), {})()
+    job.resources = Resources(
+        {k: int(v) if v.isdigit() else v for k, v in resources["splice_train"].items()}
+    )
+    assert set_gres_string(job).strip() == "--gpus=1"
+
+
+# -- lint -------------------------------------------------------------------------------------
+
+
+def test_lint_only_documented_findings(tmp_path):
+    output = snakemake("--lint", workdir=tmp_path, check=False)
+    titles = set(re.findall(r"^    \* (.+?):?$", output, re.M))
+    assert titles == EXPECTED_LINTS, output[-4000:]
+    readme = (WORKFLOWS / "README.md").read_text()
+    for title in titles:
+        assert title in readme  # each remaining lint is explained
+
+
+# -- scatter helpers --------------------------------------------------------------------------
+
+
+def load_common(config: dict) -> dict:
+    """The helper functions of rules/common.smk (plain Python), with a given config."""
+    namespace = {"config": config, "workflow": type("W", (), {"basedir": str(WORKFLOWS)})()}
+    exec(compile((WORKFLOWS / "rules" / "common.smk").read_text(), "common.smk", "exec"), namespace)
+    return namespace
+
+
+def covered(regions) -> set[tuple[str, int]]:
+    return {(c, p) for c, s, e in regions for p in range(s, e)}
+
+
+@pytest.mark.parametrize("parts", [1, 3, 8])
+def test_preprocess_parts_cover_every_split_once(parts):
+    splits = {
+        "train": ["c1:1-1000", "c2:1-333"],
+        "validation": ["c1:1001-1500"],
+        "test": ["c1:1501-2000", "c3:11-60"],
+    }
+    common = load_common({"splice": {"splits": splits, "genome": "unused.fa",
+                                     "preprocess": {"parts": parts}}})  # fmt: skip
+    part_regions = common["preprocess_parts"]()
+    assert len(part_regions) == parts
+    for name, texts in splits.items():
+        whole = covered(common["resolve_regions"](texts, "unused.fa"))
+        seen: set[tuple[str, int]] = set()
+        for regions in part_regions:
+            mine = covered(r for r in regions if covered([r]) <= whole)
+            assert mine, f"a part without {name} windows"
+            assert not mine & seen, "parts overlap"
+            seen |= mine
+        assert seen == whole
+
+
+def test_prediction_chunks_tile_the_regions():
+    common = load_common({"splice": {"genome": "unused.fa", "predict": {
+        "input": None, "regions": ["c1:1-12", "c2:5-5"], "chunk_size": 5}}})  # fmt: skip
+    assert common["predict_chunks"]() == [
+        ("c1", 0, 5), ("c1", 5, 10), ("c1", 10, 12), ("c2", 4, 5)
+    ]  # fmt: skip
+    assert common["format_region"]("c1", 0, 5) == "c1:1-5"
+
+
+# -- tiny real runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_tiny_splice_workflow_end_to_end(tmp_path):
+    """The whole splice workflow on CPU: scattered preprocessing, training, evaluation,
+    scattered genome-wide prediction, merge; then a re-run only redoes what was removed."""
+    import pyBigWig
+
+    athaliana = shared_path("splice", "athaliana_chr1")
+    shared_path("splice", "dmel_chr4")
+    start = time.perf_counter()
+    output = snakemake("--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
+                       workdir=tmp_path)  # fmt: skip
+    seconds = time.perf_counter() - start
+    print(f"tiny end-to-end splice run: {seconds:.0f} s")
+    assert job_counts(output)["splice_predict_chunk"] == 3
+    out = tmp_path / ".test" / "results" / "splice"
+
+    # merged genome-wide predictions: one bigWig per class and strand, whole chromosome
+    for track in SPLICE_TRACKS:
+        bw = pyBigWig.open(str(out / "predictions" / f"dmel_chr4.{track}.bw"))
+        assert bw is not None, track
+        try:
+            assert bw.chroms() == DMEL_CHR4
+            assert bw.header()["nBasesCovered"] == DMEL_CHR4["NC_004353.4"]
+            low, high = (
+                bw.stats("NC_004353.4", type="min")[0],
+                bw.stats("NC_004353.4", type="max")[0],
+            )
+            assert 0.0 <= low <= high <= 1.0
+        finally:
+            bw.close()
+    for line in (out / "predictions" / "dmel_chr4.sites.bed").read_text().splitlines():
+        assert len(line.split("\t")) == 6 and line.split("\t")[5] in "+-"
+
+    # evaluation on the test region only
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["regions"] == [f"{ATHALIANA_CHR1}:600001-800000"]
+    assert set(metrics["metrics"]) == {"acceptor", "donor"}
+    assert all("pr_auc" in m and "top_k" in m for m in metrics["metrics"].values())
+    assert (out / "model.keras").stat().st_size > 0
+
+    # the scatter parts hold exactly the windows of one unscattered build
+    parts = [json.loads(p.read_text()) for p in sorted(out.glob("shards/part*/manifest.json"))]
+    assert len(parts) == 2
+    whole = tmp_path / "whole"
+    result = run_cli(
+        "data", "splice", str(athaliana / "genome.fna.gz"), str(athaliana / "annotation.gtf.gz"),
+        "-o", str(whole), "--train-region", f"{ATHALIANA_CHR1}:1-400000",
+        "--validation-region", f"{ATHALIANA_CHR1}:400001-600000",
+        "--test-region", f"{ATHALIANA_CHR1}:600001-800000",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    expected = json.loads((whole / "manifest.json").read_text())["splits"]
+    for i, split in enumerate(expected):
+        for key in ("windows", "positions", "acceptors", "donors"):
+            assert sum(p["splits"][i][key] for p in parts) == split[key], (split["split"], key)
+
+    # restartable: nothing left to do; as after a run killed during the prediction scatter
+    # (one chunk and the merge missing), only that chunk and the merge run again
+    assert "Nothing to be done" in snakemake(
+        "-n", "--configfile", str(TEST_CONFIG), workdir=tmp_path
+    )
+    for path in [*out.glob("predict/parts/NC_004353.4/500001-1000000.*"),
+                 *out.glob("predictions/dmel_chr4.*")]:  # fmt: skip
+        path.unlink()
+    rerun = job_counts(snakemake("-n", "--configfile", str(TEST_CONFIG), workdir=tmp_path))
+    assert rerun == {"splice_predict_chunk": 1, "splice_merge_predictions": 1, "all": 1}
+
+    # a lost model is recovered from the training folder by `train splice --resume`
+    (out / "model.keras").unlink()
+    snakemake("--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
+              "--until", "splice_train", workdir=tmp_path)  # fmt: skip
+    assert "training already finished" in (out.parent / "logs" / "splice" / "train.log").read_text()
+    assert (out / "model.keras").exists()
+
+
+@pytest.mark.shared_data
+def test_tiny_structure_workflow_end_to_end(tmp_path):
+    shared_path("structure", "cb513.csv.gz")
+    output = snakemake("structure_all", "--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
+                       workdir=tmp_path)  # fmt: skip
+    assert job_counts(output) == STRUCTURE
+    out = tmp_path / ".test" / "results" / "structure"
+    homology = json.loads((out / "model" / "homology.json").read_text())
+    assert "removed_per_pool" in homology["summary"]["homology_filter"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"cb513", "ts115"} <= set(metrics["sets"])
+    rows = (out / "predictions" / "example.csv").read_text().splitlines()
+    assert rows[0].startswith("id,seq,n,q3,p[q3_H],p[q3_E],p[q3_C],q8")
+    assert len(rows) > 100

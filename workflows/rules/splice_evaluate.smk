@@ -1,0 +1,22 @@
+# Splice stage 3: SpliceAI's top-k accuracy and PR-AUC on the test region (never trained on).
+
+
+rule splice_evaluate:
+    input:
+        genome=splice_genome(),
+        annotation=splice_annotation(),
+        model=splice_model_input,
+    output:
+        metrics=results("splice", "metrics.json"),
+    log:
+        logs("splice", "evaluate.log"),
+    params:
+        model=splice_model(),
+        regions=splice_evaluate_args(),
+        chr_prefix=chr_prefix_args("splice"),
+    threads: config["splice"]["predict"]["threads"]
+    shell:
+        "TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
+        " genorrn evaluate splice {input.genome:q} {input.annotation:q}"
+        " --model {params.model:q} {params.regions} {params.chr_prefix}"
+        " -o {output.metrics:q} > {log:q} 2>&1"

@@ -1,0 +1,57 @@
+# Splice stage 4: genome-wide prediction scattered over chromosome chunks
+# (splice.predict.chunk_size), merged into one bigWig per class and strand + one sites BED.
+# The chunk is in the file name (1-based START-END), so a chunk job needs no genome index.
+
+
+rule splice_predict_chunk:
+    input:
+        fasta=splice_predict_input(),
+        model=splice_model_input,
+    output:
+        multiext(
+            results("splice", "predict", "parts", "{chrom}", "{start}-{end}"),
+            ".acceptor.plus.bw",
+            ".acceptor.minus.bw",
+            ".donor.plus.bw",
+            ".donor.minus.bw",
+            ".sites.bed",
+        ),
+    log:
+        logs("splice", "predict", "{chrom}", "{start}-{end}.log"),
+    wildcard_constraints:
+        chrom=r"[^/]+",
+        start=r"\d+",
+        end=r"\d+",
+    params:
+        prefix=lambda wildcards, output: output[0].removesuffix(".acceptor.plus.bw"),
+        model=splice_model(),
+        threshold=config["splice"]["predict"]["threshold"],
+        extra=config["splice"]["predict"]["extra"],
+    threads: config["splice"]["predict"]["threads"]
+    shell:
+        "TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
+        " genorrn predict splice {input.fasta:q}"
+        " --region {wildcards.chrom:q}:{wildcards.start}-{wildcards.end}"
+        " -o {params.prefix:q} --model {params.model:q} --format bigwig"
+        " --threshold {params.threshold} {params.extra} > {log:q} 2>&1"
+
+
+rule splice_merge_predictions:
+    input:
+        predict_part_files,
+    output:
+        multiext(
+            splice_prediction_prefix(),
+            ".acceptor.plus.bw",
+            ".acceptor.minus.bw",
+            ".donor.plus.bw",
+            ".donor.minus.bw",
+            ".sites.bed",
+        ),
+    log:
+        logs("splice", "merge_predictions.log"),
+    params:
+        parts=predict_part_prefixes,
+        prefix=lambda wildcards, output: output[0].removesuffix(".acceptor.plus.bw"),
+    shell:
+        "genorrn data merge-splice {params.parts:q} -o {params.prefix:q} > {log:q} 2>&1"

@@ -1,0 +1,31 @@
+# Splice stage 2: one training job on all shards (the GPU job on a cluster).
+#
+# `genorrn train splice --resume` works in a folder keyed by the data and training settings
+# (splice_train_dir in common.smk). Snakemake never deletes that folder, so a killed or
+# timed-out job that runs again continues from its last.keras, and changed settings start a
+# fresh folder instead of resuming a different model. The best model is copied out of it to
+# the declared output. The log is appended to, one section per attempt.
+
+
+rule splice_train:
+    input:
+        shards=shard_files,
+    output:
+        model=results("splice", "model.keras"),
+        state=results("splice", "train_state.json"),
+    log:
+        logs("splice", "train.log"),
+    params:
+        shards=shard_dirs,
+        workdir=splice_train_dir(),
+        args=splice_train_args(),
+    threads: config["splice"]["train"]["threads"]
+    resources:
+        gpu=config["splice"]["train"]["gpus"],
+    shell:
+        "mkdir -p {params.workdir:q}"
+        " && TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
+        " genorrn train splice {params.shards:q} -o {params.workdir:q} --resume {params.args}"
+        " >> {log:q} 2>&1"
+        " && cp {params.workdir:q}/model.keras {output.model:q}"
+        " && cp {params.workdir:q}/state.json {output.state:q}"
