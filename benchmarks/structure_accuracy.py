@@ -48,11 +48,18 @@ def main() -> None:
         name: {
             "q3": r["q3"]["accuracy"],
             "q8": r.get("q8", {}).get("accuracy"),
+            "sov99_q3": r["q3"]["sov99_mean_per_chain"],
             "scored_residues": r["q3"]["residues"],
             "chains": r["chains"],
         }
         for name, r in results.items()
     }
+    # the same model on whole proteins (one chunk longer than any chain): streaming's effect
+    whole = make_predictor(model, chunk_size=2048, flank=predictor.flank, batch_size=32)
+    exact = {}
+    for name, chain_set in sets.items():
+        r = evaluate(whole, chain_set.chains)
+        exact[name] = {"q3": r["q3"]["accuracy"], "q8": r.get("q8", {}).get("accuracy")}
     weights, _ = resolve(args.model)
     report(args.output_name, {
         "model": args.model,
@@ -61,6 +68,7 @@ def main() -> None:
                       "batch_size": predictor.batch_size},
         "targets": {"cb513_q3": 0.74, "cb513_q8": 0.60},
         "summary": summary,
+        "whole_protein_reference": exact,
         "details": results,
     })  # fmt: skip
 

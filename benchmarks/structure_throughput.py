@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,12 +33,22 @@ from genorrn.cli import main as cli_main  # noqa: E402
 from genorrn.structure import DEFAULT_MODEL  # noqa: E402
 
 
+def other_jobs() -> list[str]:
+    """Other genorrn training jobs on the machine (the timing is not on an idle machine then)."""
+    try:
+        out = subprocess.run(["pgrep", "-af", "genorrn train"], capture_output=True, text=True)
+    except OSError:
+        return []
+    return [line.split(None, 1)[1][:120] for line in out.stdout.splitlines() if line.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--format", default="csv", choices=["csv", "ss2", "horiz"])
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--chunk-size", type=int)
+    parser.add_argument("--flank", type=int)
     parser.add_argument("--output-name", default="structure_throughput")
     args = parser.parse_args()
     fasta = data_path("splice", "athaliana_chr1", "proteins.faa.gz")
@@ -52,18 +64,25 @@ def main() -> None:
         extra += ["--batch-size", str(args.batch_size)]
     if args.chunk_size:
         extra += ["--chunk-size", str(args.chunk_size)]
+    if args.flank is not None:
+        extra += ["--flank", str(args.flank)]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / ("out.csv" if args.format == "csv" else "out")
+        load_before = os.getloadavg()
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         code = cli_main(["predict", "structure", str(fasta), "-o", str(out), "--format",
                          args.format, "--model", args.model, *extra])  # fmt: skip
         seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_seconds = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
+        load_after = os.getloadavg()
         if code != 0:
             sys.exit(f"predict failed with exit code {code}")
         size = out.stat().st_size if out.is_file() else sum(p.stat().st_size for p in out.iterdir())
     proteins, residues = len(lengths), sum(lengths)
     report(args.output_name, {
-        "input": str(fasta.relative_to(fasta.parents[3])) if len(fasta.parents) > 3 else str(fasta),
+        "input": "shared/data/splice/athaliana_chr1/proteins.faa.gz",
         "model": args.model,
         "format": args.format,
         "proteins": proteins,
@@ -72,6 +91,10 @@ def main() -> None:
         "proteins_per_s": round(proteins / seconds, 1),
         "residues_per_s": round(residues / seconds),
         "output_bytes": size,
+        "cpu_seconds": round(cpu_seconds, 1),
+        "cores_used_on_average": round(cpu_seconds / seconds, 2),
+        "load_average_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+        "other_jobs_running": other_jobs(),
         "tensorflow_import_seconds": round(t_import, 2),
         "target_proteins_per_s": 200,
         "note": "timed: the whole 'genorrn predict structure' command in-process (FASTA read "

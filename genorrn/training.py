@@ -186,7 +186,9 @@ def train(
             )
         state = json.loads((out / "state.json").read_text())
         model = keras.saving.load_model(out / "last.keras")
-        log(f"resuming after epoch {state['epoch']} (best val PR-AUC {state['best']:.4f})")
+        model.optimizer.learning_rate.assign(cfg.learning_rate)  # may be lowered on resume
+        log(f"resuming after epoch {state['epoch']} (best val PR-AUC {state['best']:.4f}), "
+            f"learning rate {cfg.learning_rate}")
     else:
         model = build_labeller(cfg.model, name=name)
         if init_weights is not None:

@@ -81,6 +81,19 @@ def test_csv_rows_exact():
     )
 
 
+def test_format3_is_byte_identical_to_python_formatting():
+    from genorrn.io.structure_formats import format3
+
+    rng = np.random.default_rng(1)
+    values = np.concatenate([
+        rng.random(20000).astype(np.float32),
+        np.array([0, 1, 0.0005, 0.0015, 0.0025, 0.1235, 0.9995, 0.4445, 1e-9], np.float32),
+        (np.arange(2001) / 2000).astype(np.float32),
+    ]).reshape(-1, 1)
+    got = [row[0] for row in format3(values)]
+    assert got == [f"{v:.3f}" for v in values[:, 0]]
+
+
 def test_safe_filename():
     assert safe_filename("sp|P12345|ABC_HUMAN") == "sp_P12345_ABC_HUMAN"
     assert safe_filename("../etc") == "_._etc"

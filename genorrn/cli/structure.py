@@ -30,12 +30,12 @@ def _model_help(p) -> None:
 
 def _streaming_options(p) -> None:
     p.add_argument("--chunk-size", type=int, metavar="N",
-                   help="residues per streaming chunk (default: the model card's, else 512)")
+                   help="residues per streaming chunk (default: the model card's, else 256)")
     p.add_argument("--flank", type=int, metavar="N",
                    help="lookahead residues for the backward LSTMs in proteins longer than a "
-                   "chunk (default: the model card's, else 128)")
+                   "chunk (default: the model card's, else 32)")
     p.add_argument("--batch-size", type=int, metavar="N",
-                   help="proteins (lanes) per call (default: the model card's, else 64)")
+                   help="proteins (lanes) per call (default: the model card's, else 128)")
 
 
 # -- predict --------------------------------------------------------------------------------
@@ -110,6 +110,7 @@ def predict_structure(args) -> int:
     from tqdm import tqdm
 
     from genorrn.structure import (
+        in_background,
         load_structure_model,
         make_predictor,
         predict_sequences,
@@ -122,7 +123,9 @@ def predict_structure(args) -> int:
                disable=None if count > 1 else True, smoothing=0.1)  # fmt: skip
     written: dict[str, str] = {}
     plotted = None
-    results = predict_sequences(predictor, read_proteins(args.input), progress=bar.update)
+    results = in_background(
+        predict_sequences(predictor, read_proteins(args.input), progress=bar.update)
+    )
     try:
         if args.format == "csv":
             with atomic_output(out) as tmp, open(tmp, "w", newline="") as handle:

@@ -49,24 +49,42 @@ def _csv_id(rid: str) -> str:
     return rid
 
 
+_DEC3 = [f"{i / 1000:.3f}" for i in range(1001)]
+
+
+def format3(values: np.ndarray) -> list[list[str]]:
+    """``f"{v:.3f}"`` of every value of a 2-D array, by table lookup (byte-identical: values
+    near a rounding tie, or outside [0, 1], are formatted by Python)."""
+    v = np.asarray(values, np.float64)
+    scaled = v * 1000.0
+    index = np.rint(scaled)
+    odd = (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | (v < 0) | (v > 1)
+    table = _DEC3
+    out = [[table[i] for i in row] for row in index.clip(0, 1000).astype(np.int64).tolist()]
+    for r, c in zip(*np.nonzero(odd)):
+        out[r][c] = f"{v[r, c]:.3f}"
+    return out
+
+
 def csv_rows(rid: str, seq: str, probs3: np.ndarray, probs8: np.ndarray) -> str:
     """The CSV rows (with trailing newline) of one protein; ``probs3`` is ``(L, 3)`` in
     ``H E C`` order, ``probs8`` ``(L, 8)`` in ``HGIEBTSC`` order."""
     seq = residues(seq)
     if not len(seq) == len(probs3) == len(probs8):
         raise ValueError("sequence and probabilities differ in length")
+    if not seq:
+        return ""
     q3 = np.asarray(probs3).argmax(-1)
     q8 = np.asarray(probs8).argmax(-1)
-    p8 = np.asarray(probs8)[:, _CSV_Q8_INDEX]
+    p3 = format3(probs3)
+    p8 = format3(np.asarray(probs8)[:, _CSV_Q8_INDEX])
     rid = _csv_id(rid)
-    lines = []
-    for i, letter in enumerate(seq):
-        p3 = probs3[i]
-        lines.append(
-            f"{rid},{letter},{i + 1},{SS3[q3[i]]},{p3[0]:.3f},{p3[1]:.3f},{p3[2]:.3f},"
-            f"{SS8[q8[i]]}," + ",".join(f"{v:.3f}" for v in p8[i])
-        )
-    return "\n".join(lines) + "\n" if lines else ""
+    lines = [
+        f"{rid},{letter},{i},{SS3[a]},{','.join(b)},{SS8[c]},{','.join(d)}"
+        for i, letter, a, b, c, d in zip(range(1, len(seq) + 1), seq, q3.tolist(), p3,
+                                         q8.tolist(), p8)  # fmt: skip
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def ss2_text(seq: str, probs3: np.ndarray) -> str:
