@@ -21,6 +21,7 @@ from common import REPO, RESULTS, machine  # noqa: E402
 from genorrn import __version__  # noqa: E402
 from genorrn.alphabets import DNA_POLICY, SPLICE_CLASSES  # noqa: E402
 from genorrn.pretrained import sha256  # noqa: E402
+from genorrn.streaming import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK  # noqa: E402
 
 
 def _result(name: str) -> dict | None:
@@ -62,7 +63,8 @@ def main() -> None:
         "training_windows": {"core": manifest["splits"][0]["core"],
                              "context": manifest["splits"][0]["context"],
                              "width": train_config["window"]},  # fmt: skip
-        "streaming": {"chunk_size": 5000, "flank": 500, "batch_size": 32},
+        "streaming": {"chunk_size": DEFAULT_CHUNK_SIZE, "flank": DEFAULT_FLANK,
+                      "batch_size": DEFAULT_BATCH_SIZE},  # fmt: skip
         "data": {
             "genome": manifest["genome"],
             "annotation": manifest["annotation"],

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from common import report  # noqa: E402
 
+from common import report  # noqa: E402
 from genorrn.models import LabellerConfig, build_labeller  # noqa: E402
 from genorrn.training import gpu_available  # noqa: E402
 

@@ -21,7 +21,7 @@ from genorrn.io.fasta import Genome
 from genorrn.io.outputs import atomic_outputs, check_output_path
 from genorrn.io.tracks import write_bed6, write_bedgraph, write_bigwig
 from genorrn.metrics import site_metrics
-from genorrn.predict import STRAND_NAMES, StrandScores, predict_genome, to_stream_interval
+from genorrn.predict import STRAND_NAMES, StrandScores, predict_genome
 from genorrn.regions import Region
 from genorrn.streaming import StreamingPredictor
 
@@ -110,11 +110,6 @@ def predict_to_files(
     return {"sites": len(rows), "positions": sum(r.end - r.start for r in regions) * 2}
 
 
-def predict_onehot(predictor: StreamingPredictor, onehot: np.ndarray) -> np.ndarray:
-    """``(L, 3)`` probabilities for a one-hot sequence read 5'→3' (streamed)."""
-    return predictor.predict_array(onehot)
-
-
 def evaluate(
     predictor: StreamingPredictor,
     genome: Genome,
@@ -156,7 +151,6 @@ def evaluate(
     }
 
 
-__all__ = ["evaluate", "output_paths", "predict_onehot", "predict_to_files", "to_stream_interval"]
 
 
 def merge_parts(part_prefixes: list[str], prefix: str | os.PathLike, fmt: str = "bigwig") -> dict:
@@ -223,3 +217,6 @@ def merge_parts(part_prefixes: list[str], prefix: str | os.PathLike, fmt: str = 
         write_bed6(tmps[keys.index(("sites", ""))],
                    [(c, s, e, n, sc, st) for _, s, st, n, c, e, sc in rows])  # fmt: skip
     return {"parts": len(part_prefixes), "chromosomes": len(sizes), "sites": len(rows)}
+
+
+__all__ = ["evaluate", "merge_parts", "output_paths", "predict_to_files"]

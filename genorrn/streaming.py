@@ -37,7 +37,7 @@ from genorrn.models.labeller import config_of
 
 #: Defaults chosen from benchmarks/streaming_exactness.py and benchmarks/streaming_throughput.py
 DEFAULT_CHUNK_SIZE = 5000
-DEFAULT_FLANK = 500
+DEFAULT_FLANK = 1000
 DEFAULT_BATCH_SIZE = 32
 
 

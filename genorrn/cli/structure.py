@@ -440,7 +440,12 @@ def plot_structure_cmd(args) -> int:
             chosen = (rid, seq)
     if chosen is None:
         raise InputError(f"{args.input}: --id {args.record!r}: no such record")
-    from genorrn.structure import load_structure_model, make_predictor, plot_profile, predict_sequences
+    from genorrn.structure import (
+        load_structure_model,
+        make_predictor,
+        plot_profile,
+        predict_sequences,
+    )
 
     model, card = load_structure_model(args.model)
     predictor = make_predictor(model, args.chunk_size, args.flank, args.batch_size, card)
