@@ -23,7 +23,12 @@ from common import data_path, report  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
 from genorrn.predict import predict_genome  # noqa: E402
 from genorrn.regions import Region  # noqa: E402
-from genorrn.streaming import StreamingPredictor  # noqa: E402
+from genorrn.streaming import (  # noqa: E402
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_FLANK,
+    StreamingPredictor,
+)
 
 
 def load(args):
@@ -60,9 +65,10 @@ def main() -> None:
     model, description = load(args)
     region = Region("NC_003070.9", 10_000_000, 10_000_000 + args.length)
     warm = Region("NC_003070.9", 1_000_000, 1_100_000)
-    settings = [(32, 5000, 500)]
+    B, C, F = DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK
+    settings = [(B, C, F)]
     if args.grid:
-        settings += [(16, 5000, 500), (64, 5000, 500), (32, 2000, 500), (32, 10000, 500)]
+        settings += [(B, C, 500), (16, C, F), (64, C, F), (B, 2000, F), (B, 10000, F)]
     results = []
     for batch, chunk, flank in settings:
         predictor = StreamingPredictor(model, chunk_size=chunk, flank=flank, batch_size=batch)
