@@ -11,7 +11,6 @@ folder of a source checkout, and the copy installed with the package (``genorrn/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from genorrn.errors import InputError
+from genorrn.io.checksums import sha256  # noqa: F401  (re-exported for the CLI and benchmarks)
 
 CARD_SUFFIX = ".card.json"
 
@@ -67,13 +67,6 @@ def read_card(name_or_path: str | os.PathLike) -> dict:
     except json.JSONDecodeError as exc:
         raise InputError(f"{card}: model card is not valid JSON ({exc})") from None
 
-
-def sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _task_of(keras_model, card: dict | None) -> str:

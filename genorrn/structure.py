@@ -329,19 +329,10 @@ def evaluate(predictor: StreamingPredictor, chains: list[Chain]) -> dict:
 
 def load_structure_model(name_or_path: str | os.PathLike) -> tuple[keras.Model, dict]:
     """``(keras model, card)`` of a structure model by name (``models/``) or ``.keras`` path."""
-    import zipfile
+    from genorrn.pretrained import load_model
 
-    from genorrn.pretrained import resolve
-
-    weights, card_path = resolve(name_or_path)
-    card = json.loads(card_path.read_text()) if card_path else {}
-    if not zipfile.is_zipfile(weights):
-        raise InputError(f"{weights}: not a valid .keras model file (truncated or corrupt?)")
-    try:
-        model = keras.saving.load_model(weights, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any failure here means an unusable file
-        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{weights}: cannot load model ({detail})") from None
+    loaded = load_model(name_or_path)
+    model, card, weights = loaded.keras, loaded.card, loaded.path
     shape = model.output_shape
     if model.input_shape[-1] != 21 or shape[-1] != len(SS8_CLASSES):
         raise InputError(

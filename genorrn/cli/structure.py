@@ -212,8 +212,9 @@ def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None,
     """Load the pools, apply the homology filter, deduplicate; return
     ``(train chains, validation chains, summary dict for the model card)``."""
     from genorrn.data.homology import homology_filter, shared_kmer_hits
-    from genorrn.data.structure import PISCES_FILE, file_sha256, load_all
+    from genorrn.data.structure import PISCES_FILE, load_all
     from genorrn.errors import InputError
+    from genorrn.io.checksums import sha256 as file_sha256
 
     unknown = set(pools) - set(TRAINING_POOLS)
     if unknown or not pools:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -233,14 +232,6 @@ def load_all(data_dir: str | os.PathLike) -> dict[str, ChainSet]:
         "cb513": load_test_csv(data_dir / "cb513.csv.gz", "cb513"),
         "ts115": load_test_csv(data_dir / "ts115.csv.gz", "ts115"),
     }
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def encode_codes(seq: str) -> np.ndarray:
