@@ -6,15 +6,23 @@ import sys
 import time
 
 
-def add_streaming_options(parser) -> None:
+def int_list(text: str) -> list[int]:
+    """argparse type for ``64,64``."""
+    return [int(x) for x in text.split(",") if x]
+
+
+def add_streaming_options(
+    parser, unit: str = "positions", defaults: tuple[int, int, int] = (5000, 1000, 32)
+) -> None:
     """``--chunk-size``, ``--flank``, ``--batch-size``: the streaming engine's knobs."""
+    chunk, flank, batch = defaults
     parser.add_argument("--chunk-size", type=int, default=None, metavar="N",
-                        help="positions per chunk (default: the model card's, else 5000)")
+                        help=f"{unit} per chunk (default: the model card's, else {chunk})")
     parser.add_argument("--flank", type=int, default=None, metavar="N",
-                        help="lookahead positions for the backward LSTMs (default: the model "
-                        "card's, else 500)")
+                        help=f"lookahead {unit} for the backward LSTMs (default: the model "
+                        f"card's, else {flank})")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
-                        help="chunks per call (default: the model card's, else 32)")
+                        help=f"chunks (lanes) per call (default: the model card's, else {batch})")
 
 
 class Progress:

@@ -30,7 +30,7 @@ def plot_splice(args) -> int:
     from genorrn.errors import InputError
     from genorrn.io.outputs import check_output_path
     from genorrn.plots import plot_splice_region
-    from genorrn.predict import resolve_regions
+    from genorrn.predict import predict_genome, resolve_regions
     from genorrn.pretrained import load_model
     from genorrn.regions import parse_region
 
@@ -48,10 +48,14 @@ def plot_splice(args) -> int:
         genome = Genome(args.input)
     (region,) = resolve_regions(genome, [parse_region(args.region)])
     model = load_model(args.model, task="splice")
-    options = {"chunk_size": args.chunk_size, "flank": args.flank, "batch_size": args.batch_size}
-    plus = model.predict_region(args.input, args.region, "+", **options)
-    minus = model.predict_region(args.input, args.region, "-", **options)
-    plot_splice_region(args.output, region, plus, minus, annotation)
+    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    entries = predict_genome(predictor, genome, [region], [0, 1, 2])  # both strands, one pass
+    try:
+        scores = {e.strand: e.scores.read(region.start, region.end) for e in entries}
+    finally:
+        for entry in entries:
+            entry.scores.close()
+    plot_splice_region(args.output, region, scores["+"], scores["-"], annotation)
     return 0
 
 

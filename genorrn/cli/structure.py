@@ -7,16 +7,14 @@ import os
 import sys
 from pathlib import Path
 
+from genorrn.cli.common import add_streaming_options, int_list
+
 DEFAULT_DATA_DIR = "../shared/data/structure"
 #: the shipped model (same as genorrn.structure.DEFAULT_MODEL; kept here so that building the
 #: parser does not import TensorFlow)
 DEFAULT_MODEL = "structure-q8-v1"
 EVALUATION_SETS = ("cb513", "ts115", "netsurfp2_test")
 TRAINING_POOLS = ("pisces2018", "netsurfp2")
-
-
-def _int_list(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x]
 
 
 def _name_list(text: str) -> list[str]:
@@ -29,13 +27,7 @@ def _model_help(p) -> None:
 
 
 def _streaming_options(p) -> None:
-    p.add_argument("--chunk-size", type=int, metavar="N",
-                   help="residues per streaming chunk (default: the model card's, else 256)")
-    p.add_argument("--flank", type=int, metavar="N",
-                   help="lookahead residues for the backward LSTMs in proteins longer than a "
-                   "chunk (default: the model card's, else 32)")
-    p.add_argument("--batch-size", type=int, metavar="N",
-                   help="proteins (lanes) per call (default: the model card's, else 128)")
+    add_streaming_options(p, unit="residues", defaults=(256, 32, 128))
 
 
 # -- predict --------------------------------------------------------------------------------
@@ -189,7 +181,7 @@ def add_train(sub) -> None:
                    help="homology filter cache folder (default: runs/homology)")
     p.add_argument("--max-chains", type=int,
                    help="use only the first N chains of each pool and of validation (quick runs)")
-    p.add_argument("--units", type=_int_list, default=[128, 128],
+    p.add_argument("--units", type=int_list, default=[128, 128],
                    help="LSTM units per BiLSTM layer, comma-separated (128,128)")
     p.add_argument("--conv-filters", type=int, default=64, help="conv filters, 0 = none (64)")
     p.add_argument("--conv-kernel", type=int, default=11, help="conv kernel width, odd (11)")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-
-def _int_list(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x]
+from genorrn.cli.common import int_list
 
 
 def add_parsers(sub) -> None:
@@ -21,7 +19,7 @@ def add_parsers(sub) -> None:
     )
     p.add_argument("shards", nargs="+", help="shard folder(s) written by 'genorrn data splice'")
     p.add_argument("-o", "--outdir", required=True, help="output folder")
-    p.add_argument("--units", type=_int_list, default=[64, 64],
+    p.add_argument("--units", type=int_list, default=[64, 64],
                    help="LSTM units per BiLSTM layer, comma-separated (64,64)")
     p.add_argument("--conv-filters", type=int, default=48, help="conv front-end filters, 0 = none (48)")
     p.add_argument("--conv-kernel", type=int, default=11, help="conv kernel width, odd (11)")
