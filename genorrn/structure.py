@@ -377,6 +377,59 @@ def _validation_q3(model: keras.Model, batches) -> tuple[float, float | None]:
     return right3 / max(total3, 1), (right8 / total8 if total8 else None)
 
 
+def _save_model(model: keras.Model, path: Path) -> None:
+    """``model.save`` under a temporary ``.keras`` name, then rename: never a half-written file."""
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def resumable(out: str | os.PathLike, config: LabellerConfig) -> bool:
+    """True when ``OUT`` holds a run to resume (``last.keras`` and ``state.json``); a
+    one-line error when that run has another architecture than ``config``."""
+    out = Path(out)
+    if not ((out / "last.keras").exists() and (out / "state.json").exists()):
+        return False
+    config_path = out / "train_config.json"
+    previous = json.loads(config_path.read_text()).get("model") if config_path.exists() else None
+    now = asdict(config)
+    if previous and previous != now:
+        changed = "; ".join(f"{k}: {previous.get(k)} there, {now[k]} now"
+                            for k in now if previous.get(k) != now[k])  # fmt: skip
+        raise InputError(f"{out}: --resume with a different architecture than the run there "
+                         f"({changed}); use another output folder or leave out --resume")  # fmt: skip
+    return True
+
+
+def _resume(out: Path, model: keras.Model, cfg: StructureTrainConfig, log) -> dict:
+    """Restore weights, optimizer state and learning rate from ``OUT/last.keras`` and the
+    epoch, best score and history from ``OUT/state.json``."""
+    from zipfile import BadZipFile
+
+    model.optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(out / "last.keras")
+    except (ValueError, OSError, KeyError, BadZipFile) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{out / 'last.keras'}: cannot resume from it ({reason})") from None
+    state = json.loads((out / "state.json").read_text())
+    history = state.get("history") or [{}]
+    rate = state.get("lr", history[-1].get("lr", cfg.learning_rate))
+    model.optimizer.learning_rate.assign(rate)
+    log(f"resuming after epoch {state['epoch']} (best validation Q3 {state['best']:.4f} at "
+        f"epoch {state['best_epoch']}), learning rate {rate:g}")  # fmt: skip
+    return state
+
+
 def train_structure(
     train_chains: list[Chain],
     validation_chains: list[Chain],
@@ -384,12 +437,16 @@ def train_structure(
     cfg: StructureTrainConfig,
     log: Callable[[str], None] = print,
     extra: dict | None = None,
+    resume: bool = False,
 ) -> dict:
     """Train a Q8 structure labeller; select on validation Q3; write ``OUT/model.keras``.
 
-    ``OUT/state.json`` holds the history (loss, validation Q3/Q8, seconds per epoch) and
-    ``OUT/train_config.json`` the configuration (plus ``extra``). The learning rate halves
-    after an epoch without validation gain; training stops after ``patience`` such epochs.
+    ``OUT/state.json`` holds the epoch, the best score, the current learning rate and the
+    history (loss, validation Q3/Q8, seconds per epoch); ``OUT/last.keras`` the latest epoch's
+    training model with its optimizer state; ``OUT/train_config.json`` the configuration
+    (plus ``extra``). The learning rate halves after an epoch without validation gain;
+    training stops after ``patience`` such epochs. ``resume``: continue from ``last.keras``
+    and ``state.json`` when both exist (a different architecture is refused).
     """
     from genorrn.training import float32_copy, set_precision
 
@@ -399,19 +456,26 @@ def train_structure(
     mixed = set_precision(cfg.mixed_precision)
     labeller = build_labeller(cfg.model, name=MODEL_NAME)
     model = training_model(labeller, cfg.model)
-    optimizer = keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0)
-    model.compile(optimizer=optimizer, loss=AllowedSetLoss())
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
+                  loss=AllowedSetLoss())  # fmt: skip
+    optimizer = model.optimizer
+    state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "wait": 0, "lr": cfg.learning_rate,
+             "history": []}  # fmt: skip
+    if resume and resumable(out, cfg.model):
+        state = _resume(out, model, cfg, log)
+    _write_json(out / "train_config.json",
+                asdict(cfg) | {"mixed_precision_used": mixed, "train_chains": len(train_chains),
+                               "validation_chains": len(validation_chains)} | (extra or {}))  # fmt: skip
+    if state["wait"] >= cfg.patience or state["epoch"] >= cfg.epochs:
+        log("training already finished")
+        return state
+    # a resumed run shuffles with another seed (as genorrn.training does)
     train_batches = make_batches(train_chains, cfg.batch_size, max_len=cfg.max_len,
-                                 shuffle=True, seed=cfg.seed)  # fmt: skip
+                                 shuffle=True, seed=cfg.seed + state["epoch"])  # fmt: skip
     val_batches = make_batches(validation_chains, cfg.batch_size, max_len=100_000, shuffle=False)
-    (out / "train_config.json").write_text(json.dumps(
-        asdict(cfg) | {"mixed_precision_used": mixed, "train_chains": len(train_chains),
-                       "validation_chains": len(validation_chains)} | (extra or {}),
-        indent=2))  # fmt: skip
-    state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "wait": 0, "history": []}
     steps = cfg.steps_per_epoch or len(train_batches)
-    started = time.time()
-    for epoch in range(cfg.epochs):
+    started, before = time.time(), state.get("train_seconds", 0.0)
+    for epoch in range(state["epoch"], cfg.epochs):
         t0 = time.time()
         losses = []
         for step in range(steps):
@@ -429,13 +493,15 @@ def train_structure(
         log(json.dumps(entry))
         if q3 > state["best"]:
             state.update(best=q3, best_epoch=epoch + 1, wait=0)
-            float32_copy(labeller, cfg.model, MODEL_NAME).save(out / "model.keras")
+            _save_model(float32_copy(labeller, cfg.model, MODEL_NAME), out / "model.keras")
         else:
             state["wait"] += 1
             optimizer.learning_rate.assign(float(entry["lr"]) * 0.5)
         state["epoch"] = epoch + 1
-        state["train_seconds"] = round(time.time() - started, 1)
-        (out / "state.json").write_text(json.dumps(state, indent=2))
+        state["lr"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        state["train_seconds"] = round(before + time.time() - started, 1)
+        _save_model(model, out / "last.keras")
+        _write_json(out / "state.json", state)
         if state["wait"] >= cfg.patience:
             log(f"early stop: no validation Q3 gain for {cfg.patience} epochs")
             break

@@ -49,3 +49,32 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert "Traceback" not in result.stderr, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def tiny_structure_model():
+    """A fixed tiny structure model (weights from a seeded numpy generator, not from Keras
+    initialisers): the expected outputs in tests/data/structure were written with it."""
+    import keras
+    import numpy as np
+
+    from genorrn.models.labeller import build_labeller
+    from genorrn.structure import structure_config
+
+    keras.config.set_dtype_policy("float32")
+    cfg = structure_config(units=(8,), conv_filters=6, conv_kernel=5, conv_layers=1, dropout=0.0)
+    model = build_labeller(cfg, name="genorrn_structure")
+    rng = np.random.default_rng(20240501)
+    model.set_weights([rng.normal(0.0, 0.6, w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+def run_in_process(capsys, *args: str):
+    """Run ``genorrn ARGS`` in this process; a CompletedProcess-like result (for
+    :func:`assert_one_line_error`) with the exit code and the captured output."""
+    from types import SimpleNamespace
+
+    from genorrn.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_one_line_error, run_cli, shared_path
+from conftest import REPO, assert_one_line_error, run_cli, shared_path, tiny_structure_model
 from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
 from genorrn.data.structure import (
     ALLOWED,
@@ -29,27 +29,13 @@ EXAMPLE = REPO / "reference_data" / "proteins" / "example.faa"
 EXPECTED = REPO / "tests" / "data" / "structure"
 
 
-# -- a fixed tiny model (weights from a seeded numpy generator, not from Keras initialisers) ---
-
-
-def tiny_model():
-    import keras
-
-    from genorrn.models.labeller import build_labeller
-    from genorrn.structure import structure_config
-
-    keras.config.set_dtype_policy("float32")
-    cfg = structure_config(units=(8,), conv_filters=6, conv_kernel=5, conv_layers=1, dropout=0.0)
-    model = build_labeller(cfg, name="genorrn_structure")
-    rng = np.random.default_rng(20240501)
-    model.set_weights([rng.normal(0.0, 0.6, w.shape).astype(np.float32) for w in model.get_weights()])
-    return model
+# -- a fixed tiny model (conftest.tiny_structure_model) -------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def tiny_model_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("structure_model") / "tiny.keras"
-    tiny_model().save(path)
+    tiny_structure_model().save(path)
     return path
 
 

@@ -96,12 +96,15 @@ TEST_SPLICE = {
     "splice_merge_predictions": 1,
     "splice_all": 1,
 }
-STRUCTURE = {
+SHIPPED_STRUCTURE = {
+    "structure_homology_filter": 1,
     "structure_train": 1,
     "structure_evaluate": 1,
-    "structure_predict": 1,
+    "structure_predict_shard": 4,  # config structure.predict.shards
+    "structure_merge_predictions": 1,
     "structure_all": 1,
 }
+STRUCTURE = {**SHIPPED_STRUCTURE, "structure_predict_shard": 2}  # .test: 2 shards
 
 
 @pytest.mark.shared_data
@@ -109,7 +112,7 @@ STRUCTURE = {
     "configfile,target,expected",
     [
         (None, "splice_all", SHIPPED_SPLICE),
-        (None, "structure_all", STRUCTURE),
+        (None, "structure_all", SHIPPED_STRUCTURE),
         (TEST_CONFIG, "splice_all", TEST_SPLICE),
         (TEST_CONFIG, "structure_all", STRUCTURE),
     ],
@@ -160,7 +163,9 @@ def test_slurm_profile_dry_run_requests_a_gpu_for_training(tmp_path):
         assert res["slurm_partition"] == "CHANGE-ME-gpu-partition", res
         assert res["slurm_account"] == "CHANGE-ME-account", res
         assert int(res["mem_mb"]) >= 16000 and int(res["runtime"]) >= 240, res
-    for rule in ("splice_preprocess", "splice_predict_chunk", "splice_merge_predictions"):
+    for rule in ("splice_preprocess", "splice_predict_chunk", "splice_merge_predictions",
+                 "structure_homology_filter", "structure_predict_shard",
+                 "structure_merge_predictions"):  # fmt: skip
         res = resources[rule]
         assert "gpu" not in res, res
         assert res["slurm_partition"] == "CHANGE-ME-cpu-partition", res
@@ -316,15 +321,34 @@ def test_tiny_splice_workflow_end_to_end(tmp_path):
 
 @pytest.mark.shared_data
 def test_tiny_structure_workflow_end_to_end(tmp_path):
+    """Homology filter -> training -> evaluation -> prediction in 2 shards, merged; the merge
+    equals one unsharded prediction; a lost model is recovered by `train structure --resume`."""
     shared_path("structure", "cb513.csv.gz")
     output = snakemake("structure_all", "--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
                        workdir=tmp_path)  # fmt: skip
     assert job_counts(output) == STRUCTURE
     out = tmp_path / ".test" / "results" / "structure"
+    filtered = json.loads((out / "homology" / "homology.json").read_text())
+    assert filtered["method"] == "kmer" and "netsurfp2_train" in filtered["pools"]
     homology = json.loads((out / "model" / "homology.json").read_text())
     assert "removed_per_pool" in homology["summary"]["homology_filter"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"cb513", "ts115"} <= set(metrics["sets"])
-    rows = (out / "predictions" / "example.csv").read_text().splitlines()
+    merged = out / "predictions" / "example.csv"
+    rows = merged.read_text().splitlines()
     assert rows[0].startswith("id,seq,n,q3,p[q3_H],p[q3_E],p[q3_C],q8")
     assert len(rows) > 100
+    whole = tmp_path / "whole.csv"
+    result = run_cli("predict", "structure", str(REPO / "reference_data" / "proteins" / "example.faa"),
+                     "-o", str(whole), "--model", str(out / "model" / "model.keras"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert merged.read_bytes() == whole.read_bytes()
+
+    # restartable: training works in structure/train/run-HASH with --resume
+    (out / "model" / "model.keras").unlink()
+    rerun = snakemake("structure_all", "--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
+                      workdir=tmp_path)  # fmt: skip
+    assert "structure_homology_filter" not in job_counts(rerun)
+    log = (out.parent / "logs" / "structure" / "train.log").read_text()
+    assert "resuming after epoch 1" in log and "training already finished" in log
+    assert (out / "model" / "model.keras").exists()

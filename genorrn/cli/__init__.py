@@ -26,7 +26,8 @@ GROUPS = {
 
 
 #: Modules that add subcommands: each has ``COMMANDS = {group: add_parser_function}``.
-COMMAND_MODULES = ["data", "models", "train", "evaluate", "predict", "plot", "structure"]
+COMMAND_MODULES = ["data", "models", "train", "evaluate", "predict", "plot", "structure",
+                   "structure_data"]
 
 
 def build_parser() -> argparse.ArgumentParser:

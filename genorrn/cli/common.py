@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 
@@ -9,6 +10,22 @@ import time
 def int_list(text: str) -> list[int]:
     """argparse type for ``64,64``."""
     return [int(x) for x in text.split(",") if x]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` (the K-th of N shards, 1 <= K <= N) → ``(K, N)``; a one-line error otherwise."""
+    from genorrn.errors import InputError
+
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise InputError(f"--shard {text!r}: expected K/N with 1 <= K <= N (e.g. 2/8)")
+    return int(match[1]), int(match[2])
+
+
+def shard_bounds(count: int, k: int, n: int) -> tuple[int, int]:
+    """``[start, end)`` of the K-th of N contiguous, nearly equal blocks of ``count`` items;
+    blocks 1..N tile ``range(count)`` in order (some are empty when ``count < N``)."""
+    return count * (k - 1) // n, count * k // n
 
 
 def add_streaming_options(

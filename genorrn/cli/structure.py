@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import os
 import sys
+from itertools import islice
 from pathlib import Path
 
-from genorrn.cli.common import add_streaming_options, int_list
+from genorrn.cli.common import add_streaming_options, int_list, parse_shard, shard_bounds
+from genorrn.data.structure_sets import (  # standard library only at module level
+    EVALUATION_SETS,
+    METHODS,
+    TRAINING_POOLS,
+)
 
 DEFAULT_DATA_DIR = "../shared/data/structure"
 #: the shipped model (same as genorrn.structure.DEFAULT_MODEL; kept here so that building the
 #: parser does not import TensorFlow)
 DEFAULT_MODEL = "structure-q8-v1"
-EVALUATION_SETS = ("cb513", "ts115", "netsurfp2_test")
-TRAINING_POOLS = ("pisces2018", "netsurfp2")
 
 
 def _name_list(text: str) -> list[str]:
@@ -52,6 +56,10 @@ def add_predict(sub) -> None:
     p.add_argument("--format", choices=["csv", "ss2", "horiz"], default="csv",
                    help="output format (default: csv)")
     _model_help(p)
+    p.add_argument("--shard", metavar="K/N",
+                   help="predict only the K-th of N contiguous blocks of records, in input "
+                   "order (1 <= K <= N); 'genorrn data merge-structure' joins shards 1..N into "
+                   "exactly the unsharded output")
     p.add_argument("--plot", metavar="FILE.png|FILE.svg",
                    help="also draw the per-residue Q3 probability profile of one protein")
     p.add_argument("--plot-id", metavar="ID",
@@ -86,7 +94,13 @@ def predict_structure(args) -> int:
         if Path(args.plot).suffix.lower() not in (".png", ".svg"):
             raise InputError(f"{args.plot}: --plot must end in .png or .svg")
         check_output_path(args.plot)
+    shard = parse_shard(args.shard) if args.shard else None
+    if shard and args.plot:
+        raise InputError("--plot cannot be combined with --shard (use 'genorrn plot structure')")
     count, _residues, first_id, _ = _count_and_check(args.input)
+    # the K-th of N contiguous blocks of records; file or folder as for the whole input, so
+    # that 'genorrn data merge-structure' of shards 1..N gives exactly the unsharded output
+    start, end = shard_bounds(count, *shard) if shard else (0, count)
     folder = args.format != "csv" and (out.is_dir() or count > 1)
     if folder:
         if not out.exists():
@@ -111,13 +125,15 @@ def predict_structure(args) -> int:
 
     model, card = load_structure_model(args.model)
     predictor = make_predictor(model, args.chunk_size, args.flank, args.batch_size, card)
-    bar = tqdm(total=count, unit="protein", desc="predict structure", file=sys.stderr,
-               disable=None if count > 1 else True, smoothing=0.1)  # fmt: skip
+    bar = tqdm(total=end - start, unit="protein", desc="predict structure", file=sys.stderr,
+               disable=None if end - start > 1 else True, smoothing=0.1)  # fmt: skip
     written: dict[str, str] = {}
     plotted = None
-    results = in_background(
-        predict_sequences(predictor, read_proteins(args.input), progress=bar.update)
-    )
+    records = islice(read_proteins(args.input), start, end)
+    results = in_background(predict_sequences(predictor, records, progress=bar.update))
+    if args.format != "csv" and not folder and start == end:  # an empty shard of one record
+        with atomic_output(out) as tmp:
+            Path(tmp).write_text("")
     try:
         if args.format == "csv":
             with atomic_output(out) as tmp, open(tmp, "w", newline="") as handle:
@@ -150,8 +166,10 @@ def predict_structure(args) -> int:
         from genorrn.structure import plot_profile
 
         plot_profile(*plotted, args.plot)
-    where = f"{out}/ ({count} files)" if folder else str(out)
-    print(f"genorrn: predicted {count} protein(s) -> {where}", file=sys.stderr)
+    where = f"{out}/ ({end - start} files)" if folder else str(out)
+    held = f"records {start + 1}-{end}" if end > start else "no records"
+    shard = f" (shard {args.shard}: {held} of {count})" if args.shard else ""
+    print(f"genorrn: predicted {end - start} protein(s){shard} -> {where}", file=sys.stderr)
     return 0
 
 
@@ -165,18 +183,26 @@ def add_train(sub) -> None:
         description="Train on PISCES-2018 (Q8) and/or NetSurfP-2.0 train (Q3 only: the loss "
         "is the cross-entropy of the Q3 derived from Q8) after removing every chain homologous "
         "to an evaluation set (CB513, TS115, NetSurfP-2.0 test: shared 30-mers, and MMseqs2 "
-        "E <= 1e-2 or >= 25%% identity over >= 40 residues; cached). Select the model on "
-        "NetSurfP-2.0 validation Q3 (never on a test set), stop early, write OUT/model.keras "
-        "(float32), OUT/state.json, OUT/train_config.json and OUT/homology.json.",
+        "E <= 1e-2 or >= 25%% identity over >= 40 residues; cached), or with the result of "
+        "'genorrn data homology-filter' (--homology-result). Select the model on NetSurfP-2.0 "
+        "validation Q3 (never on a test set), stop early, write OUT/model.keras (best, "
+        "float32), OUT/last.keras (latest epoch with optimizer state, for --resume), "
+        "OUT/state.json, OUT/train_config.json and OUT/homology.json.",
     )
     p.add_argument("-o", "--outdir", required=True, help="output folder")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                    help=f"the shared structure data folder (default: {DEFAULT_DATA_DIR})")
     p.add_argument("--pools", type=_name_list, default=list(TRAINING_POOLS),
                    help="training pools, comma-separated: pisces2018,netsurfp2 (both)")
-    p.add_argument("--homology", choices=["mmseqs", "kmer"], default="mmseqs",
-                   help="homology filter: mmseqs (shared 30-mers + MMseqs2, the default) or "
-                   "kmer (shared 30-mers only: quick runs and tests, not for a shipped model)")
+    filters = p.add_mutually_exclusive_group()
+    filters.add_argument("--homology", choices=METHODS, default="mmseqs",
+                         help="homology filter run here: mmseqs (shared 30-mers + MMseqs2, the "
+                         "default) or kmer (shared 30-mers only: quick runs and tests, not for "
+                         "a shipped model)")
+    filters.add_argument("--homology-result", metavar="HOMOLOGY.json",
+                         help="use this 'genorrn data homology-filter' result instead of "
+                         "running the filter (made with the same --data-dir, --pools and "
+                         "--max-chains, else refused)")
     p.add_argument("--cache-dir", default="runs/homology",
                    help="homology filter cache folder (default: runs/homology)")
     p.add_argument("--max-chains", type=int,
@@ -197,98 +223,32 @@ def add_train(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU (ignored with a warning on CPU)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/last.keras and OUT/state.json (epoch, best score, "
+                   "history, learning rate) when they exist; a different architecture is "
+                   "refused")
     p.set_defaults(func=train_structure_cmd)
 
 
-def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None, log=print):
-    """Load the pools, apply the homology filter, deduplicate; return
-    ``(train chains, validation chains, summary dict for the model card)``."""
-    from genorrn.data.homology import homology_filter, shared_kmer_hits
-    from genorrn.data.structure import PISCES_FILE, load_all
-    from genorrn.errors import InputError
-    from genorrn.io.checksums import sha256 as file_sha256
+def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None, log=print,
+                          result_file=None):
+    """Load the pools, apply the homology filter (run here, or read from ``result_file``, a
+    'genorrn data homology-filter' result), deduplicate; return ``(train chains, validation
+    chains, summary dict for the model card, removed IDs per pool)``."""
+    from genorrn.data.structure_sets import (
+        filter_candidates,
+        load_candidates,
+        read_result,
+        training_sets,
+    )
 
-    unknown = set(pools) - set(TRAINING_POOLS)
-    if unknown or not pools:
-        raise InputError(f"--pools: unknown pool(s) {sorted(unknown)}; choose from "
-                         f"{', '.join(TRAINING_POOLS)}")  # fmt: skip
-    data_dir = Path(data_dir)
-    sets = load_all(data_dir)
-    if max_chains:
-        sets = {name: s if name in EVALUATION_SETS else s.head(max_chains)
-                for name, s in sets.items()}  # fmt: skip
-    candidates = {"netsurfp2_validation": sets["netsurfp2_validation"]}
-    if "pisces2018" in pools:
-        candidates["pisces2018"] = sets["pisces2018"]
-    if "netsurfp2" in pools:
-        candidates["netsurfp2_train"] = sets["netsurfp2_train"]
-    records = {n: [(c.id, c.seq) for c in s.chains] for n, s in candidates.items()}
-    refs = {n: [(c.id, c.seq) for c in sets[n].chains] for n in EVALUATION_SETS}
-    if homology == "mmseqs":
-        result = homology_filter(records, refs, cache_dir=cache_dir, threads=os.cpu_count(),
-                                 log=log)  # fmt: skip
-        removed = result.removed
-        counts = result.counts
-        detail = {"tool": f"MMseqs2 {result.mmseqs_version} easy-search",
-                  "params": vars(result.params), "cache_key": result.cache_key}  # fmt: skip
+    sets, candidates = load_candidates(data_dir, pools, max_chains)
+    if result_file:
+        result = read_result(result_file, sets, candidates)
+        log(f"homology filter: {result_file} ({result['detail']['tool']})")
     else:
-        log("homology filter: shared 30-mers only (--homology kmer); not for a shipped model")
-        removed, counts = {}, {}
-        for name, recs in records.items():
-            removed[name] = shared_kmer_hits(recs, refs, 30)
-            counts[name] = {"chains": len(recs), "removed": len(removed[name]),
-                            "removed_kmer": len(removed[name]), "removed_mmseqs": 0,
-                            "kept": len(recs) - len(removed[name])}  # fmt: skip
-        detail = {"tool": "shared 30-mers only", "params": {"kmer": 30}}
-    kept = {n: candidates[n].without(removed[n]) for n in candidates}
-    validation = kept.pop("netsurfp2_validation")
-    # keep validation honest: no training chain shares a 30-mer with a validation chain
-    val_refs = {"netsurfp2_validation": [(c.id, c.seq) for c in validation.chains]}
-    train, dedup, val_overlap = [], {}, {}
-    seen: set[str] = set()
-    for name in ("pisces2018", "netsurfp2_train"):  # PISCES first: it has Q8 labels
-        if name not in kept:
-            continue
-        hits = shared_kmer_hits([(c.id, c.seq) for c in kept[name].chains], val_refs, 30)
-        val_overlap[name] = len(hits)
-        duplicates = 0
-        for chain in kept[name].chains:
-            if chain.id in hits:
-                continue
-            if chain.seq in seen:
-                duplicates += 1
-                continue
-            seen.add(chain.seq)
-            train.append(chain)
-        dedup[name] = duplicates
-    for name in counts:
-        log(f"{name}: {counts[name]['removed']} of {counts[name]['chains']} chains removed as "
-            "homologous to an evaluation set")  # fmt: skip
-    files = {
-        "netsurfp2/sequences.fasta.gz": data_dir / "netsurfp2" / "sequences.fasta.gz",
-        "netsurfp2/labels_q3.fasta.gz": data_dir / "netsurfp2" / "labels_q3.fasta.gz",
-        "netsurfp2/resolved_mask.fasta.gz": data_dir / "netsurfp2" / "resolved_mask.fasta.gz",
-        f"pisces2018/{PISCES_FILE}": data_dir / "pisces2018" / PISCES_FILE,
-        "cb513.csv.gz": data_dir / "cb513.csv.gz",
-        "ts115.csv.gz": data_dir / "ts115.csv.gz",
-    }
-    summary = {
-        "data_sha256": {name: file_sha256(path) for name, path in files.items()},
-        "pools": list(pools),
-        "max_chains": max_chains,
-        "homology_filter": {
-            **detail,
-            "evaluation_sets": {n: len(sets[n]) for n in EVALUATION_SETS},
-            "removed_per_pool": counts,
-            "removed_for_validation_overlap": val_overlap,
-            "exact_duplicates_dropped": dedup,
-        },
-        "train_chains": len(train),
-        "train_residues": sum(len(c.seq) for c in train),
-        "validation": "netsurfp2 SET=train VALIDATION=True, after the homology filter",
-        "validation_chains": len(validation),
-    }
-    return train, validation.chains, summary, removed
+        result = filter_candidates(sets, candidates, homology, cache_dir, os.cpu_count(), log)
+    return training_sets(data_dir, sets, candidates, result, pools, max_chains, log)
 
 
 def train_structure_cmd(args) -> int:
@@ -296,18 +256,13 @@ def train_structure_cmd(args) -> int:
     from genorrn.structure import (
         StructureTrainConfig,
         log_stderr,
+        resumable,
         structure_config,
         train_structure,
     )
 
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
-    train, validation, summary, removed = prepare_training_sets(
-        args.data_dir, args.pools, args.homology, args.cache_dir, args.max_chains, log_stderr
-    )
-    outdir.mkdir(exist_ok=True)
-    (outdir / "homology.json").write_text(json.dumps({"summary": summary, "removed": removed},
-                                                     indent=1))  # fmt: skip
     cfg = StructureTrainConfig(
         model=structure_config(args.units, args.conv_filters, args.conv_kernel,
                                args.conv_layers, args.dropout),
@@ -315,12 +270,22 @@ def train_structure_cmd(args) -> int:
         patience=args.patience, max_len=args.max_len, steps_per_epoch=args.steps_per_epoch,
         seed=args.seed, mixed_precision=args.mixed_precision,
     )  # fmt: skip
+    if args.resume:
+        resumable(outdir, cfg.model)  # refuse another architecture before writing anything
+    train, validation, summary, removed = prepare_training_sets(
+        args.data_dir, args.pools, args.homology, args.cache_dir, args.max_chains, log_stderr,
+        result_file=args.homology_result,
+    )
+    outdir.mkdir(exist_ok=True)
+    (outdir / "homology.json").write_text(json.dumps({"summary": summary, "removed": removed},
+                                                     indent=1))  # fmt: skip
     log_stderr(f"training on {summary['train_chains']} chains ({summary['train_residues']} "
                f"residues), validating on {summary['validation_chains']}")  # fmt: skip
     command = "genorrn " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0] else ""
     state = train_structure(train, validation, outdir, cfg, log=log_stderr,
-                            extra={"data": summary, "command": command})  # fmt: skip
-    print(json.dumps({k: state[k] for k in ("epoch", "best", "best_epoch", "train_seconds")}))
+                            extra={"data": summary, "command": command},
+                            resume=args.resume)  # fmt: skip
+    print(json.dumps({k: state.get(k) for k in ("epoch", "best", "best_epoch", "train_seconds")}))
     return 0
 
 

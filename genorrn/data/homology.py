@@ -89,13 +89,24 @@ def mmseqs_version() -> str:
     return out.stdout.strip()
 
 
+def _feed(digest, records: Records) -> None:
+    for rid, seq in records:
+        digest.update(f"{rid}\t{seq}\n".encode())
+
+
+def records_sha256(records: Records) -> str:
+    """Hex SHA-256 of ``(id, sequence)`` records in order (what a filter result was made of)."""
+    digest = hashlib.sha256()
+    _feed(digest, records)
+    return digest.hexdigest()
+
+
 def _key(pools: Mapping[str, Records], refs: Mapping[str, Records], params: HomologyParams) -> str:
     digest = hashlib.sha256(json.dumps(asdict(params), sort_keys=True).encode())
     for kind, sets in (("pool", pools), ("ref", refs)):
         for name in sorted(sets):
             digest.update(f"\n#{kind}:{name}\n".encode())
-            for rid, seq in sets[name]:
-                digest.update(f"{rid}\t{seq}\n".encode())
+            _feed(digest, sets[name])
     return digest.hexdigest()[:24]
 
 

@@ -26,9 +26,7 @@ def is_writable_dir(folder: str | os.PathLike) -> bool:
     return os.access(folder, os.W_OK | os.X_OK) and bool(mode & 0o222)
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Fail with one line unless ``path``'s folder exists and is writable."""
-    path = Path(path)
+def _check_parent(path: Path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         raise OutputError(f"{path}: output folder {str(folder)!r} does not exist")
@@ -36,9 +34,43 @@ def check_output_path(path: str | os.PathLike) -> Path:
         raise OutputError(f"{path}: {str(folder)!r} is not a folder")
     if not is_writable_dir(folder):
         raise OutputError(f"{path}: output folder {str(folder)!r} is not writable")
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail with one line unless ``path``'s folder exists and is writable."""
+    path = Path(path)
+    _check_parent(path)
     if path.is_dir():
         raise OutputError(f"{path}: is a folder, expected a file name")
     return path
+
+
+def check_output_folder(path: str | os.PathLike) -> Path:
+    """Fail with one line unless ``path`` can be made a new folder: its parent exists and is
+    writable, and ``path`` is missing or an empty folder."""
+    path = Path(path)
+    _check_parent(path)
+    if path.exists() and not (path.is_dir() and not any(path.iterdir())):
+        raise OutputError(f"{path}: exists and is not an empty folder; remove it or choose "
+                          "another output")  # fmt: skip
+    return path
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; rename it to ``path`` only on success (so a
+    failed command leaves no partly filled folder). ``path`` must be missing or empty."""
+    import shutil
+
+    path = check_output_folder(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        os.replace(tmp, path)  # POSIX rename replaces an empty folder
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextmanager

@@ -321,13 +321,38 @@ def structure_data_dir():
     return data_path(config["structure"]["data_dir"])
 
 
-def structure_train_args():
+def structure_pool_args():
+    """--pools and --max-chains: the same for the homology filter and training (training
+    refuses a filter result made from other chains)."""
     cfg = config["structure"]
-    pools = options(
-        {"pools": cfg["pools"], "homology": cfg["homology"], "max_chains": cfg.get("max_chains")}
+    return options({"pools": cfg["pools"], "max_chains": cfg.get("max_chains")})
+
+
+def structure_train_args():
+    return options(config["structure"]["train"], flags=("mixed_precision",))
+
+
+def structure_homology_result():
+    return results("structure", "homology", "homology.json")
+
+
+def structure_train_dir():
+    """Working folder of `genorrn train structure --resume` (last.keras, state.json), keyed
+    by a hash of the data, pools, homology filter and training settings (as
+    splice_train_dir), so --resume never continues a run made with other data or settings."""
+    cfg = config["structure"]
+    key = json.dumps(
+        {
+            "data_dir": structure_data_dir(),
+            "pools": cfg["pools"],
+            "homology": cfg["homology"],
+            "max_chains": cfg.get("max_chains"),
+            "train": {k: v for k, v in cfg["train"].items() if k not in ("gpus", "threads")},
+        },
+        sort_keys=True,
     )
-    train = options(cfg["train"], flags=("mixed_precision",))
-    return f"{pools} {train}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    return results("structure", "train", f"run-{digest}")
 
 
 def structure_evaluate_args():
@@ -344,11 +369,36 @@ def structure_model_input(wildcards=None):
     return [results("structure", "model", "model.keras")]
 
 
+def structure_suffix():
+    return {"csv": ".csv", "ss2": ".ss2", "horiz": ".horiz"}[config["structure"]["predict"]["format"]]
+
+
 def structure_prediction():
     """CSV file, or a folder of PSIPRED files (one per protein) for ss2/horiz."""
-    cfg = config["structure"]["predict"]
-    suffix = {"csv": ".csv", "ss2": ".ss2", "horiz": ".horiz"}[cfg["format"]]
-    return results("structure", "predictions", f"{cfg['name']}{suffix}")
+    name = config["structure"]["predict"]["name"]
+    return results("structure", "predictions", f"{name}{structure_suffix()}")
+
+
+def structure_output(path):
+    """ss2/horiz outputs are folders (one PSIPRED file per protein); csv is one file."""
+    return path if config["structure"]["predict"]["format"] == "csv" else directory(path)
+
+
+def structure_shards():
+    return int(config["structure"]["predict"]["shards"])
+
+
+def structure_prediction_part(shard):
+    """Output of `predict structure --shard K/N` (N in the name: changing it never mixes
+    shards of two scatter widths)."""
+    name = config["structure"]["predict"]["name"]
+    part = f"shard{shard}-of-{structure_shards()}{structure_suffix()}"
+    return results("structure", "predict", "parts", name, part)
+
+
+def structure_prediction_parts(wildcards=None):
+    """Every shard output, in shard order (the merge concatenates in this order)."""
+    return [structure_prediction_part(k) for k in range(1, structure_shards() + 1)]
 
 
 def structure_targets():

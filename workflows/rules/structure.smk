@@ -1,16 +1,42 @@
-# Protein secondary structure: homology filter + training -> evaluation on CB513, TS115 (and
-# the in-distribution NetSurfP-2.0 test) -> prediction of a protein FASTA.
+# Protein secondary structure: homology filter -> training -> evaluation on CB513, TS115 (and
+# the in-distribution NetSurfP-2.0 test) -> prediction of a protein FASTA, scattered over
+# structure.predict.shards contiguous blocks of records and merged.
 #
-# `genorrn train structure` runs the homology filter itself (shared 30-mers + MMseqs2 against
-# every evaluation set; cached in structure/homology-cache, keyed by inputs and parameters)
-# before it trains; model/homology.json records what was removed from each pool. genorrn has
-# no separate command for the filter yet, so it is not a rule of its own (README.md, "Known
-# limitations"), and `train structure` has no --resume: a killed structure training restarts.
+# `genorrn data homology-filter` removes every pool chain related to an evaluation set
+# (shared 30-mers + MMseqs2; the MMseqs2 search is cached in structure/homology-cache, keyed
+# by inputs and parameters) and writes structure/homology/homology.json, which training
+# reads with --homology-result (it refuses a result made from other chains).
+#
+# `genorrn train structure --resume` works in a folder keyed by the data and training
+# settings (structure_train_dir in common.smk), as splice_train does: Snakemake never deletes
+# it, so a killed or timed-out job that runs again continues from its last.keras, and changed
+# settings start a fresh folder. The best model is copied out to the declared outputs; the
+# log is appended to, one section per attempt.
+
+
+rule structure_homology_filter:
+    input:
+        data_dir=structure_data_dir(),
+    output:
+        homology=structure_homology_result(),
+    log:
+        logs("structure", "homology_filter.log"),
+    params:
+        outdir=subpath(output.homology, parent=True),
+        cache=results("structure", "homology-cache"),
+        method=config["structure"]["homology"],
+        pools=structure_pool_args(),
+    threads: config["structure"]["homology_threads"]
+    shell:
+        "genorrn data homology-filter -o {params.outdir:q} --data-dir {input.data_dir:q}"
+        " --homology {params.method} --cache-dir {params.cache:q} --threads {threads}"
+        " {params.pools} > {log:q} 2>&1"
 
 
 rule structure_train:
     input:
         data_dir=structure_data_dir(),
+        homology=structure_homology_result(),
     output:
         model=results("structure", "model", "model.keras"),
         state=results("structure", "model", "state.json"),
@@ -18,16 +44,21 @@ rule structure_train:
     log:
         logs("structure", "train.log"),
     params:
-        outdir=subpath(output.model, parent=True),
-        cache=results("structure", "homology-cache"),
+        workdir=structure_train_dir(),
+        pools=structure_pool_args(),
         args=structure_train_args(),
     threads: config["structure"]["train"]["threads"]
     resources:
         gpu=config["structure"]["train"]["gpus"],
     shell:
-        "TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
-        " genorrn train structure -o {params.outdir:q} --data-dir {input.data_dir:q}"
-        " --cache-dir {params.cache:q} {params.args} > {log:q} 2>&1"
+        "mkdir -p {params.workdir:q}"
+        " && TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
+        " genorrn train structure -o {params.workdir:q} --data-dir {input.data_dir:q}"
+        " --homology-result {input.homology:q} --resume {params.pools} {params.args}"
+        " >> {log:q} 2>&1"
+        " && cp {params.workdir:q}/model.keras {output.model:q}"
+        " && cp {params.workdir:q}/state.json {output.state:q}"
+        " && cp {params.workdir:q}/homology.json {output.homology:q}"
 
 
 rule structure_evaluate:
@@ -48,28 +79,41 @@ rule structure_evaluate:
         " {params.args} -o {output.metrics:q} > {log:q} 2>&1"
 
 
-rule structure_predict:
+rule structure_predict_shard:
     input:
         fasta=data_path(config["structure"]["predict"]["input"]),
         model=structure_model_input,
     output:
-        prediction=(
-            structure_prediction()
-            if config["structure"]["predict"]["format"] == "csv"
-            else directory(structure_prediction())
-        ),
+        part=structure_output(structure_prediction_part("{shard}")),
     log:
-        logs("structure", "predict.log"),
+        logs("structure", "predict", f"shard{{shard}}-of-{structure_shards()}.log"),
+    wildcard_constraints:
+        shard=r"[1-9]\d*",
     params:
+        shard=lambda wildcards: f"{wildcards.shard}/{structure_shards()}",
         model=structure_model(),
         format=config["structure"]["predict"]["format"],
         # ss2/horiz: always a folder with one file per protein (the CLI's folder mode)
         mkdir=lambda wildcards, output: (
-            "" if config["structure"]["predict"]["format"] == "csv" else f"mkdir -p {output.prediction} &&"
+            "" if config["structure"]["predict"]["format"] == "csv" else f"mkdir -p {shlex.quote(output.part)} &&"
         ),
         extra=config["structure"]["predict"]["extra"],
     threads: config["structure"]["predict"]["threads"]
     shell:
         "{params.mkdir} TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
-        " genorrn predict structure {input.fasta:q} -o {output.prediction:q}"
+        " genorrn predict structure {input.fasta:q} -o {output.part:q} --shard {params.shard}"
         " --format {params.format} --model {params.model:q} {params.extra} > {log:q} 2>&1"
+
+
+rule structure_merge_predictions:
+    input:
+        structure_prediction_parts,
+    output:
+        prediction=structure_output(structure_prediction()),
+    log:
+        logs("structure", "merge_predictions.log"),
+    params:
+        format=config["structure"]["predict"]["format"],
+    shell:
+        "genorrn data merge-structure {input:q} -o {output.prediction:q}"
+        " --format {params.format} > {log:q} 2>&1"
