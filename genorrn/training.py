@@ -38,6 +38,16 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # None: one pass over the training windows
     seed: int = 0
     mixed_precision: bool = False
+    lr_schedule: str = "constant"  # "constant", or "cosine": decay to 0 over `epochs`
+
+
+def scheduled_rate(cfg: TrainConfig, epoch: int) -> float:
+    """Learning rate of 0-based ``epoch`` (a function of the epoch only, so resumes agree)."""
+    if cfg.lr_schedule == "constant":
+        return cfg.learning_rate
+    if cfg.lr_schedule == "cosine":
+        return cfg.learning_rate * 0.5 * (1.0 + np.cos(np.pi * epoch / max(cfg.epochs, 1)))
+    raise ValueError(f"unknown learning-rate schedule {cfg.lr_schedule!r}")
 
 
 class WindowBatches(keras.utils.PyDataset):
@@ -135,6 +145,7 @@ class Selection(keras.callbacks.Callback):
         entry = {
             "epoch": epoch + 1,
             "loss": float(logs.get("loss", float("nan"))),
+            "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
             "val_pr_auc": round(score, 4),
             **{f"val_pr_auc_{k}": round(v, 4) for k, v in per_class.items()},
             "seconds": round(seconds, 1),
@@ -209,11 +220,12 @@ def train(
         seed=cfg.seed + state["epoch"], steps=cfg.steps_per_epoch,
     )  # fmt: skip
     selection = Selection(out, validation_arrays, cfg, classes, name, state, log)
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch: scheduled_rate(cfg, epoch))
     model.fit(
         batches,
         epochs=cfg.epochs,
         initial_epoch=state["epoch"],
-        callbacks=[selection],
+        callbacks=[schedule, selection],
         verbose=2 if sys.stderr.isatty() else 0,
     )
     if not (out / "model.keras").exists():

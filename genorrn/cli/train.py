@@ -27,6 +27,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--epochs", type=int, default=12, help="maximum epochs (12)")
     p.add_argument("--batch-size", type=int, default=128, help="windows per batch (128)")
     p.add_argument("--learning-rate", type=float, default=4e-3, help="Adam learning rate (4e-3)")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                   help="learning rate per epoch: constant, or cosine decay from --learning-rate "
+                   "to 0 at --epochs (constant)")
     p.add_argument("--site-weight", type=float, default=10.0,
                    help="loss weight of acceptor/donor positions vs 'neither' (10)")
     p.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (3)")
@@ -40,6 +43,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--init-from", metavar="NAME|PATH",
                    help="start from the weights of an existing splice model (fine-tuning, or "
                    "continuing the shipped model's training); its architecture is used")
+    p.add_argument("--widen", action="store_true",
+                   help="with --init-from: grow the starting model to the architecture given by "
+                   "--units/--conv-filters/--conv-layers, computing the same function at first "
+                   "(new units start with zero outgoing weights, extra conv layers as identities)")
     p.set_defaults(func=train_splice)
 
 
@@ -52,6 +59,10 @@ def train_splice(args) -> int:
     from genorrn.models import LabellerConfig
     from genorrn.training import TrainConfig, train
 
+    if args.widen and not args.init_from:
+        from genorrn.errors import InputError
+
+        raise InputError("--widen needs --init-from (the model to grow)")
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
     train_arrays = load_shards([Path(d) / "train.npz" for d in args.shards])
@@ -72,7 +83,7 @@ def train_splice(args) -> int:
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         site_weight=args.site_weight, patience=args.patience,
         steps_per_epoch=args.steps_per_epoch, seed=args.seed,
-        mixed_precision=args.mixed_precision,
+        mixed_precision=args.mixed_precision, lr_schedule=args.lr_schedule,
     )  # fmt: skip
     classes = {1: SPLICE_CLASSES[1], 2: SPLICE_CLASSES[2]}
 
@@ -85,6 +96,14 @@ def train_splice(args) -> int:
         from genorrn.pretrained import load_model
 
         init = load_model(args.init_from, task="splice").keras
+        if args.widen:
+            from genorrn.errors import InputError
+            from genorrn.models.widen import widen_labeller
+
+            try:
+                init = widen_labeller(init, cfg.model, seed=args.seed)
+            except ValueError as exc:
+                raise InputError(f"{args.init_from}: {exc}") from None
         cfg.model = config_of(init)
     state = train(train_arrays, validation, outdir, cfg, classes, "genorrn_splice",
                   resume=args.resume, log=log, init_weights=init)  # fmt: skip
