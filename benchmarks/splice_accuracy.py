@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_path, report  # noqa: E402
 from genorrn.io import Genome, read_annotation  # noqa: E402
 from genorrn.predict import resolve_regions  # noqa: E402
-from genorrn.pretrained import load_model, sha256  # noqa: E402
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL, load_model, sha256  # noqa: E402
 from genorrn.regions import parse_region  # noqa: E402
 from genorrn.splice import evaluate  # noqa: E402
 
@@ -35,7 +35,7 @@ TEST_SETS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="splice-athaliana-v1")
+    parser.add_argument("--model", default=DEFAULT_SPLICE_MODEL)
     args = parser.parse_args()
     model = load_model(args.model, task="splice")
     predictor = model.predictor()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_path, report  # noqa: E402
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL  # noqa: E402
 
 
 def peak_rss_mb(command: list[str]) -> tuple[float, float]:
@@ -34,7 +35,7 @@ def peak_rss_mb(command: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="splice-athaliana-v1")
+    parser.add_argument("--model", default=DEFAULT_SPLICE_MODEL)
     args = parser.parse_args()
     genome = data_path("splice", "athaliana_chr1", "genome.fna.gz")
     runs = {}

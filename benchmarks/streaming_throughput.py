@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_path, report  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
 from genorrn.predict import predict_genome  # noqa: E402
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL  # noqa: E402
 from genorrn.regions import Region  # noqa: E402
 from genorrn.streaming import (  # noqa: E402
     DEFAULT_BATCH_SIZE,
@@ -56,7 +57,7 @@ def rate(predictor, genome, region) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="splice-athaliana-v1")
+    parser.add_argument("--model", default=DEFAULT_SPLICE_MODEL)
     parser.add_argument("--random", action="store_true")
     parser.add_argument("--length", type=int, default=2_000_000)
     parser.add_argument("--grid", action="store_true", help="also try other batch/chunk sizes")

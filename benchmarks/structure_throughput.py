@@ -30,7 +30,7 @@ t_import = time.perf_counter() - t_import
 
 from common import data_path, report  # noqa: E402
 from genorrn.cli import main as cli_main  # noqa: E402
-from genorrn.structure import DEFAULT_MODEL  # noqa: E402
+from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL  # noqa: E402
 
 
 def other_jobs() -> list[str]:

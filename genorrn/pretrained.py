@@ -22,6 +22,10 @@ from genorrn.io.checksums import sha256  # noqa: F401  (re-exported for the CLI 
 
 CARD_SUFFIX = ".card.json"
 
+#: the shipped models used when no --model is given
+DEFAULT_SPLICE_MODEL = "splice-athaliana-v1"
+DEFAULT_STRUCTURE_MODEL = "structure-q8-v1"
+
 
 def model_dirs() -> list[Path]:
     dirs = [Path(p) for p in os.environ.get("GENORRN_MODELS", "").split(os.pathsep) if p]

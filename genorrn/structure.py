@@ -36,9 +36,9 @@ from genorrn.encoding import PROTEIN_TABLE
 from genorrn.errors import InputError
 from genorrn.models.labeller import LabellerConfig, build_labeller
 from genorrn.streaming import Stream, StreamingPredictor, Task
+from genorrn.training import resumable
 
 MODEL_NAME = "genorrn_structure"
-DEFAULT_MODEL = "structure-q8-v1"
 #: Streaming defaults for proteins, from benchmarks/structure_throughput.py and
 #: benchmarks/structure_accuracy.py: short sequences waste less padding in small chunks; a
 #: protein up to 256 residues is predicted exactly (one chunk), longer ones carry the forward
@@ -391,23 +391,6 @@ def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
-
-
-def resumable(out: str | os.PathLike, config: LabellerConfig) -> bool:
-    """True when ``OUT`` holds a run to resume (``last.keras`` and ``state.json``); a
-    one-line error when that run has another architecture than ``config``."""
-    out = Path(out)
-    if not ((out / "last.keras").exists() and (out / "state.json").exists()):
-        return False
-    config_path = out / "train_config.json"
-    previous = json.loads(config_path.read_text()).get("model") if config_path.exists() else None
-    now = asdict(config)
-    if previous and previous != now:
-        changed = "; ".join(f"{k}: {previous.get(k)} there, {now[k]} now"
-                            for k in now if previous.get(k) != now[k])  # fmt: skip
-        raise InputError(f"{out}: --resume with a different architecture than the run there "
-                         f"({changed}); use another output folder or leave out --resume")  # fmt: skip
-    return True
 
 
 def _resume(out: Path, model: keras.Model, cfg: StructureTrainConfig, log) -> dict:

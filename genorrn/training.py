@@ -166,6 +166,23 @@ class Selection(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def resumable(out: str | os.PathLike, config: LabellerConfig) -> bool:
+    """True when ``OUT`` holds a run to resume (``last.keras`` and ``state.json``); a
+    one-line error when that run has another architecture than ``config``."""
+    out = Path(out)
+    if not ((out / "last.keras").exists() and (out / "state.json").exists()):
+        return False
+    config_path = out / "train_config.json"
+    previous = json.loads(config_path.read_text()).get("model") if config_path.exists() else None
+    now = asdict(config)
+    if previous and previous != now:
+        changed = "; ".join(f"{k}: {previous.get(k)} there, {now[k]} now"
+                            for k in now if previous.get(k) != now[k])  # fmt: skip
+        raise InputError(f"{out}: --resume with a different architecture than the run there "
+                         f"({changed}); use another output folder or leave out --resume")  # fmt: skip
+    return True
+
+
 def train(
     train_arrays,
     validation_arrays,
@@ -188,13 +205,7 @@ def train(
     width = train_arrays["seq"].shape[1]
     cfg.steps_per_epoch = cfg.steps_per_epoch or int(np.ceil(len(train_arrays["seq"]) / cfg.batch_size))
     state = {"epoch": 0, "best": -1.0, "wait": 0, "best_epoch": 0, "history": []}
-    if resume and (out / "last.keras").exists() and (out / "state.json").exists():
-        previous = json.loads((out / "train_config.json").read_text()).get("model")
-        if previous and previous != asdict(cfg.model):
-            raise InputError(
-                f"{out}: --resume with a different architecture than the run there "
-                f"({previous} vs {asdict(cfg.model)}); use another output folder"
-            )
+    if resume and resumable(out, cfg.model):
         state = json.loads((out / "state.json").read_text())
         model = keras.saving.load_model(out / "last.keras")
         model.optimizer.learning_rate.assign(cfg.learning_rate)  # may be lowered on resume

@@ -131,13 +131,6 @@ def test_allowed_set_loss():
     assert ALLOWED[8].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]  # Q3 H = H, G, I
 
 
-def test_cli_default_model_name_matches_library():
-    import genorrn.cli.structure as cli_structure
-    from genorrn.structure import DEFAULT_MODEL
-
-    assert cli_structure.DEFAULT_MODEL == DEFAULT_MODEL
-
-
 def test_sov99_hand_computed():
     from genorrn.structure import sov99
 
@@ -322,8 +315,8 @@ def test_plot_command(tiny_model_path, tmp_path):
 
 
 def test_shipped_model_predicts_example(tmp_path):
+    from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL
     from genorrn.pretrained import available_models
-    from genorrn.structure import DEFAULT_MODEL
 
     if DEFAULT_MODEL not in available_models():
         pytest.skip(f"shipped model {DEFAULT_MODEL} not present")

@@ -6,7 +6,7 @@ import json
 
 from genorrn.cli.common import Progress, add_streaming_options
 from genorrn.cli.data import add_chr_prefix_option, load_genome_and_annotation
-from genorrn.cli.predict import DEFAULT_SPLICE_MODEL
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL
 
 
 def add_parsers(sub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from genorrn.cli.common import add_streaming_options
 from genorrn.cli.data import add_chr_prefix_option
-from genorrn.cli.predict import DEFAULT_SPLICE_MODEL
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL
 
 
 def add_parsers(sub) -> None:

@@ -6,8 +6,7 @@ import json
 import sys
 
 from genorrn.cli.common import Progress, add_streaming_options
-
-DEFAULT_SPLICE_MODEL = "splice-athaliana-v1"
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL
 
 
 def add_parsers(sub) -> None:

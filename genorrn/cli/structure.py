@@ -14,11 +14,9 @@ from genorrn.data.structure_sets import (  # standard library only at module lev
     METHODS,
     TRAINING_POOLS,
 )
+from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL
 
 DEFAULT_DATA_DIR = "../shared/data/structure"
-#: the shipped model (same as genorrn.structure.DEFAULT_MODEL; kept here so that building the
-#: parser does not import TensorFlow)
-DEFAULT_MODEL = "structure-q8-v1"
 
 
 def _name_list(text: str) -> list[str]:
@@ -26,8 +24,8 @@ def _name_list(text: str) -> list[str]:
 
 
 def _model_help(p) -> None:
-    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME|PATH",
-                   help=f"model name or .keras path (default: the shipped {DEFAULT_MODEL})")
+    p.add_argument("--model", default=DEFAULT_STRUCTURE_MODEL, metavar="NAME|PATH",
+                   help=f"model name or .keras path (default: the shipped {DEFAULT_STRUCTURE_MODEL})")
 
 
 def _streaming_options(p) -> None:
@@ -256,10 +254,10 @@ def train_structure_cmd(args) -> int:
     from genorrn.structure import (
         StructureTrainConfig,
         log_stderr,
-        resumable,
         structure_config,
         train_structure,
     )
+    from genorrn.training import resumable
 
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
