@@ -65,3 +65,10 @@ def report(name: str, result: dict, command: str | None = None) -> dict:
     (RESULTS / f"{name}.json").write_text(json.dumps(full, indent=2) + "\n")
     print(json.dumps(full, indent=2))
     return full
+
+
+def model_sha256(name_or_path: str) -> str:
+    """sha256 of a model's weights file (a shipped name or a path), to tie results to weights."""
+    from genorrn.pretrained import resolve, sha256
+
+    return sha256(resolve(name_or_path)[0])

@@ -24,9 +24,14 @@ from genorrn.pretrained import sha256  # noqa: E402
 from genorrn.streaming import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK  # noqa: E402
 
 
-def _result(name: str) -> dict | None:
+def _result(name: str, weights_sha256: str) -> dict | None:
+    """A benchmark result, only if it was measured on these weights."""
     path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    result = json.loads(path.read_text()) if path.exists() else None
+    if result and result.get("model_sha256") != weights_sha256:
+        print(f"not using {path}: measured on other weights", file=sys.stderr)
+        return None
+    return result
 
 
 def main() -> None:
@@ -36,6 +41,9 @@ def main() -> None:
     parser.add_argument("--name", default="splice-athaliana-v1")
     parser.add_argument("--command", required=True, help="the training command, verbatim")
     parser.add_argument("--hardware", default=None)
+    parser.add_argument("--parent", metavar="NAME",
+                        help="the shipped model training started from (--init-from), recorded "
+                        "with its own training command and wall time")
     args = parser.parse_args()
     models = REPO / "models"
     weights = models / f"{args.name}.keras"
@@ -43,9 +51,10 @@ def main() -> None:
     train_config = json.loads((args.train_dir / "train_config.json").read_text())
     state = json.loads((args.train_dir / "state.json").read_text())
     manifest = json.loads((args.shard_dir / "manifest.json").read_text())
-    accuracy = _result("splice_accuracy")
-    throughput = _result("streaming_throughput")
-    memory = _result("streaming_memory")
+    digest = sha256(weights)
+    accuracy = _result("splice_accuracy", digest)
+    throughput = _result("streaming_throughput", digest)
+    memory = _result("streaming_memory", digest)
     hw = machine()
     card = {
         "name": args.name,
@@ -53,7 +62,7 @@ def main() -> None:
         "description": "A. thaliana splice-site BiLSTM: per-nucleotide acceptor/donor probabilities",
         "genorrn_version": __version__,
         "created": dt.date.today().isoformat(),
-        "weights": {"file": weights.name, "sha256": sha256(weights)},
+        "weights": {"file": weights.name, "sha256": digest},
         "alphabet": "dna",
         "alphabet_policy": DNA_POLICY,
         "classes": list(SPLICE_CLASSES),
@@ -100,6 +109,14 @@ def main() -> None:
             f"A.th test: acceptor top-k {m['acceptor']['top_k']} PR-AUC {m['acceptor']['pr_auc']}, "
             f"donor top-k {m['donor']['top_k']} PR-AUC {m['donor']['pr_auc']}"
         )
+    if args.parent:
+        parent = json.loads((models / f"{args.parent}.card.json").read_text())
+        card["training"]["initialised_from"] = {
+            "model": args.parent,
+            "sha256": parent["weights"]["sha256"],
+            "command": parent["training"]["command"],
+            "wall_time_s": parent["training"]["wall_time_s"],
+        }
     (models / f"{args.name}.card.json").write_text(json.dumps(card, indent=2) + "\n")
     (models / f"{args.name}.md").write_text(markdown(card))
     print(f"wrote {weights} and its card")
@@ -142,6 +159,12 @@ def markdown(card: dict) -> str:
         f"* hardware: {t['hardware']}",
         f"* epochs run {t['epochs_run']}, best epoch {t['best_epoch']} (validation mean PR-AUC "
         f"{t['best_validation_pr_auc']}), wall time {t['wall_time_s']} s",
+    ]
+    if "initialised_from" in t:
+        p = t["initialised_from"]
+        lines.append(f"* initialised from `{p['model']}` (sha256 `{p['sha256']}`; its training: "
+                     f"`{p['command']}`, {p['wall_time_s']} s)")  # fmt: skip
+    lines += [
         "",
         "## Metrics (benchmarks/splice_accuracy.py)",
         "",

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_path, report  # noqa: E402
+from common import data_path, model_sha256, report  # noqa: E402
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL  # noqa: E402
 
 
@@ -49,7 +49,8 @@ def main() -> None:
                            "positions_both_strands": positions,
                            "nt_per_s_incl_startup": round(positions / seconds)}  # fmt: skip
     diff = runs["30Mb"]["peak_rss_mb"] / runs["1Mb"]["peak_rss_mb"] - 1
-    report("streaming_memory", {"model": args.model, "runs": runs,
+    report("streaming_memory", {"model": args.model, "model_sha256": model_sha256(args.model),
+                                "runs": runs,
                                 "relative_difference": round(diff, 4),
                                 "flat_within_20_percent": abs(diff) <= 0.20})  # fmt: skip
 

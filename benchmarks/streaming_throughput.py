@@ -19,7 +19,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_path, report  # noqa: E402
+from common import data_path, model_sha256, report  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
 from genorrn.predict import predict_genome  # noqa: E402
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL  # noqa: E402
@@ -77,8 +77,8 @@ def main() -> None:
         results.append({"batch_size": batch, "chunk_size": chunk, "flank": flank,
                         "nt_per_s": round(rate(predictor, genome, region))})  # fmt: skip
     report("streaming_throughput" + ("_random" if args.random else ""),
-           {"model": description, "region": str(region), "threads": os.cpu_count(),
-            "results": results})  # fmt: skip
+           {"model": description, "model_sha256": None if args.random else model_sha256(args.model),
+            "region": str(region), "threads": os.cpu_count(), "results": results})  # fmt: skip
 
 
 if __name__ == "__main__":
