@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from common import data_path, report  # noqa: E402
 from genorrn.encoding import encode_dna  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
-from genorrn.models import LabellerConfig, build_labeller  # noqa: E402
+from genorrn.models import LabellerConfig, build_labeller, config_of  # noqa: E402
 from genorrn.streaming import (  # noqa: E402
     DEFAULT_CHUNK_SIZE,
     DEFAULT_FLANK,
@@ -71,6 +71,7 @@ def main() -> None:
         "error_vs_flank": {
             flank: max_error(model, seq, reference, DEFAULT_CHUNK_SIZE, flank)
             for flank in (10, 25, 50, 100, 200, 300, 500, 1000)
+            if flank >= config_of(model).conv_context  # the engine needs the conv context
         },
         "error_vs_chunk": {
             chunk: max_error(model, seq, reference, chunk, DEFAULT_FLANK)
