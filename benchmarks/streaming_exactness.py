@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from common import data_path, report  # noqa: E402
+from common import data_path, model_sha256, report  # noqa: E402
 from genorrn.encoding import encode_dna  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
 from genorrn.models import LabellerConfig, build_labeller, config_of  # noqa: E402
@@ -59,6 +59,7 @@ def main() -> None:
     result = {
         "sequence": f"NC_003070.9:{args.start + 1}-{args.start + args.length}",
         "model": description,
+        "model_sha256": model_sha256(args.model) if args.model else None,
         "whole_sequence_seconds": round(whole_s, 1),
         "default": {
             "chunk_size": DEFAULT_CHUNK_SIZE,
