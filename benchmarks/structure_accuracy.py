@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_path, report  # noqa: E402
 from genorrn.cli.structure import EVALUATION_SETS, load_evaluation_sets  # noqa: E402
+from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL  # noqa: E402
 from genorrn.pretrained import resolve, sha256  # noqa: E402
 from genorrn.structure import (  # noqa: E402
-    DEFAULT_MODEL,
     evaluate,
     load_structure_model,
     make_predictor,

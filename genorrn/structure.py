@@ -31,12 +31,12 @@ import keras
 import numpy as np
 
 from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
+from genorrn.checkpoints import fingerprint, read_json, resumable, save_model, write_json
 from genorrn.data.structure import ALLOWED, IGNORE, Q8_TO_Q3, Chain, encode_codes, make_batches
 from genorrn.encoding import PROTEIN_TABLE
 from genorrn.errors import InputError
 from genorrn.models.labeller import LabellerConfig, build_labeller
 from genorrn.streaming import Stream, StreamingPredictor, Task
-from genorrn.training import resumable
 
 MODEL_NAME = "genorrn_structure"
 #: Streaming defaults for proteins, from benchmarks/structure_throughput.py and
@@ -377,22 +377,6 @@ def _validation_q3(model: keras.Model, batches) -> tuple[float, float | None]:
     return right3 / max(total3, 1), (right8 / total8 if total8 else None)
 
 
-def _save_model(model: keras.Model, path: Path) -> None:
-    """``model.save`` under a temporary ``.keras`` name, then rename: never a half-written file."""
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
-
-
 def _resume(out: Path, model: keras.Model, cfg: StructureTrainConfig, log) -> dict:
     """Restore weights, optimizer state and learning rate from ``OUT/last.keras`` and the
     epoch, best score and history from ``OUT/state.json``."""
@@ -404,7 +388,7 @@ def _resume(out: Path, model: keras.Model, cfg: StructureTrainConfig, log) -> di
     except (ValueError, OSError, KeyError, BadZipFile) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{out / 'last.keras'}: cannot resume from it ({reason})") from None
-    state = json.loads((out / "state.json").read_text())
+    state = read_json(out / "state.json")
     history = state.get("history") or [{}]
     rate = state.get("lr", history[-1].get("lr", cfg.learning_rate))
     model.optimizer.learning_rate.assign(rate)
@@ -444,11 +428,17 @@ def train_structure(
     optimizer = model.optimizer
     state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "wait": 0, "lr": cfg.learning_rate,
              "history": []}  # fmt: skip
-    if resume and resumable(out, cfg.model):
+    data_sha256 = fingerprint(*(
+        f"{split}\t{c.id}\t{c.seq}".encode() + c.codes().tobytes()
+        for split, chains in (("train", train_chains), ("validation", validation_chains))
+        for c in chains
+    ))  # fmt: skip
+    if resume and resumable(out, cfg.model, data_sha256):
         state = _resume(out, model, cfg, log)
-    _write_json(out / "train_config.json",
-                asdict(cfg) | {"mixed_precision_used": mixed, "train_chains": len(train_chains),
-                               "validation_chains": len(validation_chains)} | (extra or {}))  # fmt: skip
+    write_json(out / "train_config.json",
+               asdict(cfg) | {"mixed_precision_used": mixed, "train_chains": len(train_chains),
+                              "validation_chains": len(validation_chains),
+                              "data_sha256": data_sha256} | (extra or {}))  # fmt: skip
     if state["wait"] >= cfg.patience or state["epoch"] >= cfg.epochs:
         log("training already finished")
         return state
@@ -476,15 +466,15 @@ def train_structure(
         log(json.dumps(entry))
         if q3 > state["best"]:
             state.update(best=q3, best_epoch=epoch + 1, wait=0)
-            _save_model(float32_copy(labeller, cfg.model, MODEL_NAME), out / "model.keras")
+            save_model(float32_copy(labeller, cfg.model, MODEL_NAME), out / "model.keras")
         else:
             state["wait"] += 1
             optimizer.learning_rate.assign(float(entry["lr"]) * 0.5)
         state["epoch"] = epoch + 1
         state["lr"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         state["train_seconds"] = round(before + time.time() - started, 1)
-        _save_model(model, out / "last.keras")
-        _write_json(out / "state.json", state)
+        save_model(model, out / "last.keras")
+        write_json(out / "state.json", state)
         if state["wait"] >= cfg.patience:
             log(f"early stop: no validation Q3 gain for {cfg.patience} epochs")
             break

@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from genorrn.checkpoints import fingerprint, read_json, resumable, save_model, write_json
 from genorrn.encoding import DNA_TABLE
 from genorrn.errors import InputError
 from genorrn.metrics import average_precision
@@ -155,32 +156,15 @@ class Selection(keras.callbacks.Callback):
         self.log(json.dumps(entry))
         if score > self.state["best"]:
             self.state["best"], self.state["wait"], self.state["best_epoch"] = score, 0, epoch + 1
-            float32_copy(self.model, self.cfg.model, self.name).save(self.out / "model.keras")
+            save_model(float32_copy(self.model, self.cfg.model, self.name), self.out / "model.keras")
         else:
             self.state["wait"] += 1
         self.state["epoch"] = epoch + 1
-        self.model.save(self.out / "last.keras")
-        (self.out / "state.json").write_text(json.dumps(self.state, indent=2))
+        save_model(self.model, self.out / "last.keras")
+        write_json(self.out / "state.json", self.state)
         if self.state["wait"] >= self.cfg.patience:
             self.log(f"early stop: no validation PR-AUC gain for {self.cfg.patience} epochs")
             self.model.stop_training = True
-
-
-def resumable(out: str | os.PathLike, config: LabellerConfig) -> bool:
-    """True when ``OUT`` holds a run to resume (``last.keras`` and ``state.json``); a
-    one-line error when that run has another architecture than ``config``."""
-    out = Path(out)
-    if not ((out / "last.keras").exists() and (out / "state.json").exists()):
-        return False
-    config_path = out / "train_config.json"
-    previous = json.loads(config_path.read_text()).get("model") if config_path.exists() else None
-    now = asdict(config)
-    if previous and previous != now:
-        changed = "; ".join(f"{k}: {previous.get(k)} there, {now[k]} now"
-                            for k in now if previous.get(k) != now[k])  # fmt: skip
-        raise InputError(f"{out}: --resume with a different architecture than the run there "
-                         f"({changed}); use another output folder or leave out --resume")  # fmt: skip
-    return True
 
 
 def train(
@@ -193,10 +177,12 @@ def train(
     resume: bool = False,
     log=print,
     init_weights: keras.Model | None = None,
+    extra: dict | None = None,
 ) -> dict:
     """Train a labeller; returns the final state (history, best score and epoch).
 
     ``init_weights``: a model of the same architecture whose weights are the starting point.
+    ``extra``: more facts for ``OUT/train_config.json`` (e.g. the model training started from).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -205,9 +191,17 @@ def train(
     width = train_arrays["seq"].shape[1]
     cfg.steps_per_epoch = cfg.steps_per_epoch or int(np.ceil(len(train_arrays["seq"]) / cfg.batch_size))
     state = {"epoch": 0, "best": -1.0, "wait": 0, "best_epoch": 0, "history": []}
-    if resume and resumable(out, cfg.model):
-        state = json.loads((out / "state.json").read_text())
-        model = keras.saving.load_model(out / "last.keras")
+    data_sha256 = fingerprint(
+        *(arrays[key].tobytes() for arrays in (train_arrays, validation_arrays)
+          for key in ("seq", "label", "weight"))
+    )  # fmt: skip
+    if resume and resumable(out, cfg.model, data_sha256):
+        state = read_json(out / "state.json")
+        try:
+            model = keras.saving.load_model(out / "last.keras")
+        except (ValueError, OSError, KeyError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{out / 'last.keras'}: cannot resume from it ({reason})") from None
         model.optimizer.learning_rate.assign(cfg.learning_rate)  # may be lowered on resume
         log(f"resuming after epoch {state['epoch']} (best val PR-AUC {state['best']:.4f}), "
             f"learning rate {cfg.learning_rate}")
@@ -219,9 +213,9 @@ def train(
             optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
             loss=keras.losses.SparseCategoricalCrossentropy(),
         )
-    (out / "train_config.json").write_text(
-        json.dumps(asdict(cfg) | {"window": width, "mixed_precision_used": mixed}, indent=2)
-    )
+    write_json(out / "train_config.json", asdict(cfg) | {
+        "window": width, "mixed_precision_used": mixed, "data_sha256": data_sha256,
+    } | (extra or {}))  # fmt: skip
     if state["wait"] >= cfg.patience or state["epoch"] >= cfg.epochs:
         log("training already finished")
         return state

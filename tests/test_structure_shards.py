@@ -47,7 +47,8 @@ def test_merged_shards_equal_the_unsharded_output(model, tmp_path, fmt, shards):
                    f"{k}/{shards}", *common) == 0  # fmt: skip
         parts.append(str(part))
     merged = tmp_path / f"merged.{fmt}"
-    assert cli("data", "merge-structure", *parts, "-o", str(merged), "--format", fmt) == 0
+    assert cli("data", "merge-structure", *parts, "-o", str(merged), "--format", fmt,
+               "--fasta", str(EXAMPLE)) == 0  # fmt: skip
     assert _tree(merged) == _tree(whole)
     assert len(_tree(whole)) == (1 if fmt == "csv" else 5)
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary leftovers
@@ -109,3 +110,26 @@ def test_merge_errors_are_one_line(capsys, model, tmp_path):
                             "-o", str(tmp_path / "m"), "--format", "horiz")  # fmt: skip
     assert_one_line_error(result, "not a .horiz file")
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ss2"])
+def test_merge_with_fasta_refuses_missing_or_repeated_shards(capsys, model, tmp_path, fmt):
+    """--fasta: the merged records must be the FASTA's, each once, in order."""
+    parts = []
+    for k in (1, 2, 3):
+        part = tmp_path / f"part{k}.{fmt}"
+        assert cli("predict", "structure", str(EXAMPLE), "-o", str(part), "--shard", f"{k}/3",
+                   "--format", fmt, "--model", str(model)) == 0  # fmt: skip
+        parts.append(str(part))
+    merged = tmp_path / f"merged.{fmt}"
+    repeated = "give every shard output once" if fmt == "csv" else "in two shard outputs"
+    for wrong, problem in (([parts[0], parts[0], parts[2]], repeated),
+                           ([parts[0], parts[2]], "give every shard output once, in shard order")):
+        result = run_in_process(capsys, "data", "merge-structure", *wrong, "-o", str(merged),
+                                "--format", fmt, "--fasta", str(EXAMPLE))  # fmt: skip
+        assert_one_line_error(result, problem)
+        assert not merged.exists()
+    if fmt == "csv":  # folders have no order; csv rows do
+        result = run_in_process(capsys, "data", "merge-structure", parts[1], parts[0], parts[2],
+                                "-o", str(merged), "--fasta", str(EXAMPLE))  # fmt: skip
+        assert_one_line_error(result, "record 1 is")

@@ -250,6 +250,7 @@ def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None,
 
 
 def train_structure_cmd(args) -> int:
+    from genorrn.checkpoints import resumable
     from genorrn.io.outputs import check_output_path
     from genorrn.structure import (
         StructureTrainConfig,
@@ -257,7 +258,6 @@ def train_structure_cmd(args) -> int:
         structure_config,
         train_structure,
     )
-    from genorrn.training import resumable
 
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)

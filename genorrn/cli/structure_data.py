@@ -59,6 +59,9 @@ def add_parsers(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="merged file or folder")
     p.add_argument("--format", choices=["csv", "ss2", "horiz"], default="csv",
                    help="format of the shard outputs (default: csv)")
+    p.add_argument("--fasta", metavar="INPUT",
+                   help="the FASTA that was predicted: check that the shard outputs hold exactly "
+                   "its records, none missing, repeated or out of order (recommended)")
     p.set_defaults(func=merge_structure_cmd)
 
 
@@ -92,7 +95,12 @@ def homology_filter_cmd(args) -> int:
 def merge_structure_cmd(args) -> int:
     from genorrn.io.structure_merge import merge_structure
 
-    summary = merge_structure(args.parts, args.output, args.format)
+    expected = None
+    if args.fasta:
+        from genorrn.data.structure import read_proteins
+
+        expected = [rid for rid, _ in read_proteins(args.fasta)]
+    summary = merge_structure(args.parts, args.output, args.format, expected)
     print(json.dumps(summary))
     print(f"genorrn: merged {summary['parts']} shard output(s) -> {summary['output']}",
           file=sys.stderr)  # fmt: skip

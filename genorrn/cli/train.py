@@ -19,11 +19,11 @@ def add_parsers(sub) -> None:
     )
     p.add_argument("shards", nargs="+", help="shard folder(s) written by 'genorrn data splice'")
     p.add_argument("-o", "--outdir", required=True, help="output folder")
-    p.add_argument("--units", type=int_list, default=[64, 64],
+    p.add_argument("--units", type=int_list,
                    help="LSTM units per BiLSTM layer, comma-separated (64,64)")
-    p.add_argument("--conv-filters", type=int, default=48, help="conv front-end filters, 0 = none (48)")
-    p.add_argument("--conv-kernel", type=int, default=11, help="conv kernel width, odd (11)")
-    p.add_argument("--conv-layers", type=int, default=2, help="conv front-end layers (2)")
+    p.add_argument("--conv-filters", type=int, help="conv front-end filters, 0 = none (48)")
+    p.add_argument("--conv-kernel", type=int, help="conv kernel width, odd (11)")
+    p.add_argument("--conv-layers", type=int, help="conv front-end layers (2)")
     p.add_argument("--epochs", type=int, default=12, help="maximum epochs (12)")
     p.add_argument("--batch-size", type=int, default=128, help="windows per batch (128)")
     p.add_argument("--learning-rate", type=float, default=4e-3, help="Adam learning rate (4e-3)")
@@ -50,13 +50,47 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=train_splice)
 
 
+#: architecture of a new model (the shipped model's), and the options that change it
+ARCHITECTURE_DEFAULTS = {"lstm_units": [64, 64], "conv_filters": 48, "conv_kernel": 11, "conv_layers": 2}
+ARCHITECTURE_OPTIONS = {"units": "lstm_units", "conv_filters": "conv_filters",
+                        "conv_kernel": "conv_kernel", "conv_layers": "conv_layers"}  # fmt: skip
+
+
+def starting_model(args, given: dict):
+    """The ``--init-from`` model (grown to the given architecture with ``--widen``) and what
+    ``train_config.json`` records about it."""
+    from dataclasses import replace
+
+    from genorrn.errors import InputError
+    from genorrn.models import config_of
+    from genorrn.pretrained import load_model, sha256
+
+    loaded = load_model(args.init_from, task="splice")
+    init = loaded.keras
+    if given and not args.widen:
+        raise InputError(f"{args.init_from}: architecture options with --init-from need --widen "
+                         "(without it the starting model's architecture is used)")  # fmt: skip
+    if args.widen:
+        if not given:
+            raise InputError("--widen needs at least one of --units, --conv-filters, --conv-layers")
+        from genorrn.models.widen import widen_labeller
+
+        try:
+            init = widen_labeller(init, replace(config_of(init), **given), seed=args.seed)
+        except ValueError as exc:
+            raise InputError(f"{args.init_from}: {exc}") from None
+    return init, {"init_from": {"model": str(args.init_from), "sha256": sha256(loaded.path),
+                                "widened": bool(args.widen), "widen_seed": args.seed}}  # fmt: skip
+
+
 def train_splice(args) -> int:
+    from dataclasses import replace
     from pathlib import Path
 
     from genorrn.alphabets import SPLICE_CLASSES
     from genorrn.data.splice import load_shards
     from genorrn.io.outputs import check_output_path
-    from genorrn.models import LabellerConfig
+    from genorrn.models import LabellerConfig, config_of
     from genorrn.training import TrainConfig, train
 
     if args.widen and not args.init_from:
@@ -75,38 +109,26 @@ def train_splice(args) -> int:
 
             raise InputError(f"{', '.join(args.shards)}: the {name} shards hold no windows")
     cfg = TrainConfig(
-        model=LabellerConfig(
-            alphabet_size=4, num_classes=3, lstm_units=args.units,
-            conv_filters=args.conv_filters, conv_kernel=args.conv_kernel,
-            conv_layers=args.conv_layers,
-        ),
+        model=LabellerConfig(alphabet_size=4, num_classes=3, **ARCHITECTURE_DEFAULTS),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         site_weight=args.site_weight, patience=args.patience,
         steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         mixed_precision=args.mixed_precision, lr_schedule=args.lr_schedule,
     )  # fmt: skip
+    given = {field: getattr(args, option) for option, field in ARCHITECTURE_OPTIONS.items()
+             if getattr(args, option) is not None}  # fmt: skip
+    cfg.model = replace(cfg.model, **given)
     classes = {1: SPLICE_CLASSES[1], 2: SPLICE_CLASSES[2]}
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    init = None
+    init, extra = None, {}
     if args.init_from:
-        from genorrn.models import config_of
-        from genorrn.pretrained import load_model
-
-        init = load_model(args.init_from, task="splice").keras
-        if args.widen:
-            from genorrn.errors import InputError
-            from genorrn.models.widen import widen_labeller
-
-            try:
-                init = widen_labeller(init, cfg.model, seed=args.seed)
-            except ValueError as exc:
-                raise InputError(f"{args.init_from}: {exc}") from None
+        init, extra = starting_model(args, given)
         cfg.model = config_of(init)
     state = train(train_arrays, validation, outdir, cfg, classes, "genorrn_splice",
-                  resume=args.resume, log=log, init_weights=init)  # fmt: skip
+                  resume=args.resume, log=log, init_weights=init, extra=extra)  # fmt: skip
     print(json.dumps({k: state[k] for k in ("epoch", "best", "best_epoch")}))
     return 0
 

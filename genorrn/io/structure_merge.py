@@ -10,6 +10,7 @@ output of one unsharded run, byte for byte; written atomically (temporary name +
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 from collections.abc import Sequence
@@ -17,14 +18,23 @@ from pathlib import Path
 
 from genorrn.errors import InputError
 from genorrn.io.outputs import atomic_folder, atomic_output
-from genorrn.io.structure_formats import CSV_HEADER, FORMATS, HORIZ_HEADER, SS2_HEADER
+from genorrn.io.structure_formats import (
+    CSV_HEADER,
+    FORMATS,
+    HORIZ_HEADER,
+    SS2_HEADER,
+    safe_filename,
+)
 
 HEADERS = {"ss2": SS2_HEADER, "horiz": HORIZ_HEADER}
 
 
 def merge_structure(parts: Sequence[str | os.PathLike], out: str | os.PathLike,
-                    fmt: str = "csv") -> dict:  # fmt: skip
-    """Merge shard outputs ``parts`` (in shard order) into ``out``; return a summary dict."""
+                    fmt: str = "csv", expected_ids: Sequence[str] | None = None) -> dict:  # fmt: skip
+    """Merge shard outputs ``parts`` (in shard order) into ``out``; return a summary dict.
+
+    ``expected_ids``: the record IDs of the predicted FASTA, in order; when given, the parts
+    must hold exactly those records (no shard missing, repeated or out of order)."""
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
     parts = [Path(p) for p in parts]
@@ -41,19 +51,46 @@ def merge_structure(parts: Sequence[str | os.PathLike], out: str | os.PathLike,
     if folders:
         if fmt == "csv":
             raise InputError(f"{folders[0]}: a folder; csv shard outputs are files (--format?)")
-        return _merge_folders(parts, Path(out), fmt)
+        return _merge_folders(parts, Path(out), fmt, expected_ids)
     if fmt == "csv":
-        return _merge_csv(parts, Path(out))
+        return _merge_csv(parts, Path(out), expected_ids)
     return _merge_single(parts, Path(out), fmt)
 
 
-def _merge_csv(parts: list[Path], out: Path) -> dict:
+def _check_records(found: list[str], expected: Sequence[str], what: str) -> None:
+    """One-line error at the first record where the shard outputs and the FASTA disagree."""
+    if list(found) == list(expected):
+        return
+    index = next((i for i, (a, b) in enumerate(zip(found, expected)) if a != b),
+                 min(len(found), len(expected)))  # fmt: skip
+    have = repr(found[index]) if index < len(found) else "nothing"
+    want = repr(expected[index]) if index < len(expected) else "nothing"
+    raise InputError(f"{what}: the shard outputs hold {len(found)} records, the FASTA "
+                     f"{len(expected)}; record {index + 1} is {have}, the FASTA's is {want}: "
+                     "give every shard output once, in shard order")  # fmt: skip
+
+
+def _csv_records(part: Path) -> list[str]:
+    """Record IDs of a structure CSV (one per run of rows), header already checked."""
+    ids: list[str] = []
+    with open(part, newline="") as handle:
+        next(handle)
+        for row in csv.reader(handle):
+            if row and (not ids or ids[-1] != row[0]):
+                ids.append(row[0])
+    return ids
+
+
+def _merge_csv(parts: list[Path], out: Path, expected_ids=None) -> dict:
     header = (CSV_HEADER + "\n").encode()
     for part in parts:  # check every part before writing anything
         with open(part, "rb") as handle:
             if handle.readline() != header:
                 raise InputError(f"{part}: not a 'genorrn predict structure' CSV (first line "
                                  "is not its header; --format?)")  # fmt: skip
+    if expected_ids is not None:
+        found = [rid for part in parts for rid in _csv_records(part)]
+        _check_records(found, expected_ids, str(parts[0].parent / "*"))
     with atomic_output(out) as tmp, open(tmp, "wb") as dst:
         dst.write(header)
         for part in parts:
@@ -63,7 +100,7 @@ def _merge_csv(parts: list[Path], out: Path) -> dict:
     return {"format": "csv", "parts": len(parts), "output": str(out)}
 
 
-def _merge_folders(parts: list[Path], out: Path, fmt: str) -> dict:
+def _merge_folders(parts: list[Path], out: Path, fmt: str, expected_ids=None) -> dict:
     sources: dict[str, Path] = {}
     for part in parts:
         for path in sorted(part.iterdir()):
@@ -76,6 +113,9 @@ def _merge_folders(parts: list[Path], out: Path, fmt: str) -> dict:
                 raise InputError(f"{path.name}: in two shard outputs ({sources[path.name].parent}"
                                  f" and {part}); each record belongs to one shard")  # fmt: skip
             sources[path.name] = path
+    if expected_ids is not None:
+        wanted = sorted(f"{safe_filename(rid)}.{fmt}" for rid in expected_ids)
+        _check_records(sorted(sources), wanted, str(parts[0].parent / "*"))
     with atomic_folder(out) as tmp:
         for name, path in sources.items():
             shutil.copyfile(path, tmp / name)

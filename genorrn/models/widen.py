@@ -10,7 +10,8 @@ Used to continue training with more capacity without starting over (``genorrn tr
 * **Extra conv layers** are appended to the front end as identities (centre tap 1, bias 0):
   their input is a ReLU output, so ``relu(identity(x)) == x``.
 
-:func:`widen_labeller` checks the result reproduces the small model's output.
+``tests/test_widen.py`` checks that the grown model reproduces the small model's output (and
+its streamed output) and that the new units learn.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ NEW_WEIGHT_SCALE = 0.05
 
 def check_growable(small: LabellerConfig, big: LabellerConfig) -> None:
     """Raise ``ValueError`` unless ``big`` only adds units, filters or conv layers to ``small``."""
-    same = ("alphabet_size", "num_classes", "bidirectional", "conv_kernel")
+    if not (small.bidirectional and big.bidirectional):
+        raise ValueError("cannot widen: only bidirectional labellers can be grown")
+    same = ("alphabet_size", "num_classes", "conv_kernel")
     for name in same:
         if getattr(small, name) != getattr(big, name):
             raise ValueError(f"cannot widen: {name} differs ({getattr(small, name)} vs {getattr(big, name)})")
@@ -35,9 +38,11 @@ def check_growable(small: LabellerConfig, big: LabellerConfig) -> None:
     if any(b < s for s, b in zip(small.lstm_units, big.lstm_units)):
         raise ValueError(f"cannot widen: LSTM units {big.lstm_units} smaller than {small.lstm_units}")
     if not small.conv_filters or big.conv_filters < small.conv_filters:
-        raise ValueError("cannot widen: the conv front end must exist and not shrink")
+        raise ValueError(f"cannot widen: conv filters {big.conv_filters} < {small.conv_filters} "
+                         "(the conv front end must exist and not shrink)")  # fmt: skip
     if big.conv_layers < small.conv_layers:
-        raise ValueError("cannot widen: fewer conv layers than the starting model")
+        raise ValueError(f"cannot widen: {big.conv_layers} conv layers, fewer than the starting "
+                         f"model's {small.conv_layers}")  # fmt: skip
 
 
 def _lstm_weights(old, in_map, n_in, units_old, units_new, rng):

@@ -107,7 +107,8 @@ rule structure_predict_shard:
 
 rule structure_merge_predictions:
     input:
-        structure_prediction_parts,
+        parts=structure_prediction_parts,
+        fasta=data_path(config["structure"]["predict"]["input"]),
     output:
         prediction=structure_output(structure_prediction()),
     log:
@@ -115,5 +116,6 @@ rule structure_merge_predictions:
     params:
         format=config["structure"]["predict"]["format"],
     shell:
-        "genorrn data merge-structure {input:q} -o {output.prediction:q}"
+        "genorrn data merge-structure {input.parts:q} -o {output.prediction:q}"
+        " --fasta {input.fasta:q}"
         " --format {params.format} > {log:q} 2>&1"

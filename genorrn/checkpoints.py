@@ -1,0 +1,85 @@
+"""Training-run folders shared by the splice and structure trainers: atomic checkpoint writes,
+and the checks that decide whether ``--resume`` may continue the run found in a folder.
+
+A run folder holds ``train_config.json`` (with ``model``: the architecture, and ``data_sha256``:
+a fingerprint of the training and validation data), ``state.json`` and ``last.keras``.
+``--resume`` continues it only with the same architecture and the same data; anything else is
+a one-line error, so a model never silently mixes two datasets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import keras
+
+from genorrn.errors import InputError
+from genorrn.models.labeller import LabellerConfig
+
+
+def save_model(model: keras.Model, path: str | os.PathLike) -> None:
+    """``model.save`` under a temporary ``.keras`` name, then rename: never a half-written file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")  # Keras wants .keras
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    """Write JSON under a temporary name, then rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """A run folder's JSON file, or a one-line error naming it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read it to resume ({exc}); use another output folder") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a genorrn run file; use another output folder")
+    return data
+
+
+def fingerprint(*parts: bytes | str) -> str:
+    """sha256 over the given parts (each length-prefixed, so boundaries count)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def resumable(out: str | os.PathLike, config: LabellerConfig, data_sha256: str | None = None) -> bool:
+    """True when ``OUT`` holds a run to resume (``last.keras`` and ``state.json``); a one-line
+    error when that run has another architecture than ``config`` or was trained on other data
+    (``data_sha256``, when both runs recorded one)."""
+    out = Path(out)
+    if not ((out / "last.keras").exists() and (out / "state.json").exists()):
+        return False
+    read_json(out / "state.json")
+    config_path = out / "train_config.json"
+    previous = read_json(config_path) if config_path.exists() else {}
+    before, now = previous.get("model"), asdict(config)
+    if before and before != now:
+        changed = "; ".join(f"{k}: {before.get(k)} there, {now[k]} now"
+                            for k in now if before.get(k) != now[k])  # fmt: skip
+        raise InputError(f"{out}: --resume with a different architecture than the run there "
+                         f"({changed}); use another output folder or leave out --resume")  # fmt: skip
+    recorded = previous.get("data_sha256")
+    if recorded and data_sha256 and recorded != data_sha256:
+        raise InputError(f"{out}: --resume with other training/validation data than the run there "
+                         f"(data sha256 {recorded[:12]}… there, {data_sha256[:12]}… now); use "
+                         "another output folder or leave out --resume")  # fmt: skip
+    return True

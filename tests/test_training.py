@@ -1,0 +1,82 @@
+"""The splice trainer's run folder: learning-rate schedule, resume checks, starting models."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, run_cli
+
+keras = pytest.importorskip("keras")
+
+
+def _arrays(seed, windows=6, width=80):
+    """Synthetic shard arrays (ASCII bases, labels, weights) — the trainer's input format."""
+    rng = np.random.default_rng(seed)
+    seq = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (windows, width))]
+    label = np.zeros((windows, width), np.uint8)
+    label[:, 20], label[:, 50] = 1, 2
+    return {"seq": seq, "label": label, "weight": np.ones((windows, width), np.float32)}
+
+
+def _cfg(epochs):
+    from genorrn.models import LabellerConfig
+    from genorrn.training import TrainConfig
+
+    return TrainConfig(model=LabellerConfig(lstm_units=[4], conv_filters=0), epochs=epochs,
+                       batch_size=3, patience=10, lr_schedule="cosine")  # fmt: skip
+
+
+def _train(out, arrays, epochs, resume=False):
+    from genorrn.training import train
+
+    return train(arrays, arrays, out, _cfg(epochs), {1: "acceptor", 2: "donor"}, "genorrn_splice",
+                 resume=resume, log=lambda message: None)  # fmt: skip
+
+
+def test_cosine_schedule():
+    from genorrn.training import TrainConfig, scheduled_rate
+
+    cfg = TrainConfig(epochs=4, learning_rate=1e-3, lr_schedule="cosine")
+    rates = [scheduled_rate(cfg, e) for e in range(4)]
+    assert rates[0] == pytest.approx(1e-3) and rates[2] == pytest.approx(5e-4)
+    assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] > 0
+    assert scheduled_rate(TrainConfig(epochs=4, learning_rate=1e-3), 3) == 1e-3
+
+
+def test_resume_continues_and_refuses_other_data(tmp_path):
+    from genorrn.errors import InputError
+
+    out = tmp_path / "run"
+    _train(out, _arrays(0), epochs=1)
+    state = _train(out, _arrays(0), epochs=2, resume=True)
+    assert [h["epoch"] for h in state["history"]] == [1, 2]
+    lrs = [h["lr"] for h in state["history"]]
+    assert lrs[1] < lrs[0]  # the cosine schedule follows the epoch, also after a resume
+    with pytest.raises(InputError, match="other training/validation data"):
+        _train(out, _arrays(1), epochs=3, resume=True)
+    (out / "state.json").write_text("{truncated")
+    with pytest.raises(InputError, match="state.json: cannot read it"):
+        _train(out, _arrays(0), epochs=3, resume=True)
+
+
+def test_init_from_options(tmp_path):
+    """Architecture options with --init-from need --widen, and --widen needs one of them."""
+    from genorrn.data.splice import write_shard
+    from genorrn.models import LabellerConfig, build_labeller
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for split in ("train", "validation"):
+        write_shard(shards / f"{split}.npz", _arrays(0))
+    model = tmp_path / "small.keras"
+    build_labeller(LabellerConfig(lstm_units=[4], conv_filters=4, conv_kernel=5),
+                   name="genorrn_splice").save(model)  # fmt: skip
+    base = ["train", "splice", str(shards), "-o", str(tmp_path / "out"), "--init-from", str(model)]
+    assert_one_line_error(run_cli(*base, "--units", "8"), "need --widen")
+    assert_one_line_error(run_cli(*base, "--widen"), "--widen needs at least one of")
+    result = run_cli(*base, "--widen", "--units", "6", "--epochs", "1", "--batch-size", "3")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "out" / "train_config.json").read_text())
+    assert config["model"]["lstm_units"] == [6] and config["model"]["conv_filters"] == 4
+    assert config["init_from"]["widened"] and len(config["init_from"]["sha256"]) == 64
