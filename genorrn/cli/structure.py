@@ -199,10 +199,11 @@ def add_train(sub) -> None:
                          "a shipped model)")
     filters.add_argument("--homology-result", metavar="HOMOLOGY.json",
                          help="use this 'genorrn data homology-filter' result instead of "
-                         "running the filter (made with the same --data-dir, --pools and "
-                         "--max-chains, else refused)")
+                         "running the filter (made from the same chains: the same --data-dir "
+                         "and --max-chains, and at least these --pools; else refused)")
     p.add_argument("--cache-dir", default="runs/homology",
-                   help="homology filter cache folder (default: runs/homology)")
+                   help="homology filter cache folder (default: runs/homology; not used "
+                   "with --homology-result)")
     p.add_argument("--max-chains", type=int,
                    help="use only the first N chains of each pool and of validation (quick runs)")
     p.add_argument("--units", type=int_list, default=[128, 128],

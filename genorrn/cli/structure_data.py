@@ -76,15 +76,13 @@ def homology_filter_cmd(args) -> int:
     out = Path(args.outdir)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder (-o is the output folder)")
-    if not out.is_dir():
-        check_output_path(out)
-        out.mkdir()
-    check_output_path(out / "homology.json")
+    check_output_path(out / "homology.json") if out.is_dir() else check_output_path(out)
     sets, candidates = load_candidates(args.data_dir, args.pools, args.max_chains)
     result = filter_candidates(sets, candidates, args.homology, args.cache_dir,
                                args.threads or os.cpu_count(), log_stderr)  # fmt: skip
     result["made_with"] = {"data_dir": str(args.data_dir), "pools": args.pools,
                            "max_chains": args.max_chains}  # fmt: skip
+    out.mkdir(exist_ok=True)  # only now: a failed filter leaves no empty folder
     write_result(out / "homology.json", result)
     counts = {name: pool["counts"] for name, pool in result["pools"].items()}
     print(json.dumps({"output": str(out / "homology.json"), "method": args.homology,
