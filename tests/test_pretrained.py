@@ -1,4 +1,5 @@
-"""The shipped splice model: card, checksum, loading by name, and the README's main command."""
+"""The shipped splice models: cards, checksums, loading by name, and the README's main command
+(with the default model)."""
 
 import json
 
@@ -6,18 +7,23 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_cli
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL as NAME  # noqa: E402
 
-NAME = "splice-athaliana-v1"
-CARD = REPO / "models" / f"{NAME}.card.json"
+CARDS = sorted((REPO / "models").glob("splice-*.card.json"))
 EXAMPLE_FA = REPO / "reference_data" / "athaliana_chr1_test_slice.fa"
 EXAMPLE_GFF = REPO / "reference_data" / "athaliana_chr1_test_slice.gff3"
 RECORD = "NC_003070.9_25000001-25100000"
 
 
-def test_card_is_complete_and_checksum_matches():
+def test_the_default_model_is_shipped():
+    assert (REPO / "models" / f"{NAME}.card.json") in CARDS
+
+
+@pytest.mark.parametrize("card_path", CARDS, ids=lambda p: p.name)
+def test_card_is_complete_and_checksum_matches(card_path):
     from genorrn.pretrained import sha256
 
-    card = json.loads(CARD.read_text())
+    card = json.loads(card_path.read_text())
     for key in ("task", "alphabet_policy", "classes", "architecture", "streaming", "data",
                 "training", "metrics", "genorrn_version", "weights"):  # fmt: skip
         assert card.get(key), key
