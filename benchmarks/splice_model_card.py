@@ -41,6 +41,10 @@ def main() -> None:
     parser.add_argument("--name", default="splice-athaliana-v1")
     parser.add_argument("--command", required=True, help="the training command, verbatim")
     parser.add_argument("--hardware", default=None)
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+                        help="streaming default of this model (from streaming_exactness.py)")
+    parser.add_argument("--flank", type=int, default=DEFAULT_FLANK,
+                        help="streaming default of this model (from streaming_exactness.py)")
     parser.add_argument("--parent", metavar="NAME",
                         help="the shipped model training started from (--init-from), recorded "
                         "with its own training command and wall time")
@@ -55,6 +59,7 @@ def main() -> None:
     accuracy = _result("splice_accuracy", digest)
     throughput = _result("streaming_throughput", digest)
     memory = _result("streaming_memory", digest)
+    exactness = _result("streaming_exactness_trained", digest)
     hw = machine()
     card = {
         "name": args.name,
@@ -72,7 +77,7 @@ def main() -> None:
         "training_windows": {"core": manifest["splits"][0]["core"],
                              "context": manifest["splits"][0]["context"],
                              "width": train_config["window"]},  # fmt: skip
-        "streaming": {"chunk_size": DEFAULT_CHUNK_SIZE, "flank": DEFAULT_FLANK,
+        "streaming": {"chunk_size": args.chunk_size, "flank": args.flank,
                       "batch_size": DEFAULT_BATCH_SIZE},  # fmt: skip
         "data": {
             "genome": manifest["genome"],
@@ -99,6 +104,7 @@ def main() -> None:
         "speed": {
             "prediction_nt_per_s": throughput["results"] if throughput else None,
             "memory": memory["runs"] if memory else None,
+            "streamed_vs_whole_sequence": exactness["setting"] if exactness else None,
             "machine": throughput["machine"] if throughput else None,
         },
         "licence": "MIT (weights); training data public domain (NCBI)",
@@ -179,6 +185,11 @@ def markdown(card: dict) -> str:
         for r in card["speed"]["prediction_nt_per_s"]:
             lines.append(f"* batch {r['batch_size']}, chunk {r['chunk_size']}, flank {r['flank']}: "
                          f"{r['nt_per_s']} nt/s (both strands counted)")  # fmt: skip
+    exact = card["speed"].get("streamed_vs_whole_sequence")
+    if exact:
+        lines.append(f"* streamed vs whole-sequence prediction (benchmarks/streaming_exactness.py, "
+                     f"chunk {exact['chunk_size']}, flank {exact['flank']}): max abs difference "
+                     f"{exact['max_abs_error']:.1e}")  # fmt: skip
     lines += ["", f"Licence: {card['licence']}", ""]
     return "\n".join(lines)
 

@@ -43,7 +43,12 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=200_000)
     parser.add_argument("--start", type=int, default=5_000_000, help="0-based start on chr1")
     parser.add_argument("--model", help="trained .keras model (default: random weights)")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+                        help="the setting to check (and the fixed chunk of the flank sweep)")
+    parser.add_argument("--flank", type=int, default=DEFAULT_FLANK,
+                        help="the setting to check (and the fixed flank of the chunk sweep)")
     args = parser.parse_args()
+    chunk_size, flank_size = args.chunk_size, args.flank
     genome = Genome(data_path("splice", "athaliana_chr1", "genome.fna.gz"))
     seq = encode_dna(genome.fetch("NC_003070.9", args.start, args.start + args.length))
     keras.utils.set_random_seed(0)
@@ -61,21 +66,21 @@ def main() -> None:
         "model": description,
         "model_sha256": model_sha256(args.model) if args.model else None,
         "whole_sequence_seconds": round(whole_s, 1),
-        "default": {
-            "chunk_size": DEFAULT_CHUNK_SIZE,
-            "flank": DEFAULT_FLANK,
-            "max_abs_error": max_error(model, seq, reference, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK),
+        "setting": {
+            "chunk_size": chunk_size,
+            "flank": flank_size,
+            "max_abs_error": max_error(model, seq, reference, chunk_size, flank_size),
             "max_abs_error_unsplit": max_error(
-                model, seq, reference, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK, split=False
+                model, seq, reference, chunk_size, flank_size, split=False
             ),
         },
         "error_vs_flank": {
-            flank: max_error(model, seq, reference, DEFAULT_CHUNK_SIZE, flank)
-            for flank in (10, 25, 50, 100, 200, 300, 500, 1000)
+            flank: max_error(model, seq, reference, chunk_size, flank)
+            for flank in (10, 25, 50, 100, 200, 300, 500, 1000, 2000, 3000)
             if flank >= config_of(model).conv_context  # the engine needs the conv context
         },
         "error_vs_chunk": {
-            chunk: max_error(model, seq, reference, chunk, DEFAULT_FLANK)
+            chunk: max_error(model, seq, reference, chunk, flank_size)
             for chunk in (500, 1000, 2000, 5000, 10000)
         },
     }

@@ -61,12 +61,15 @@ def main() -> None:
     parser.add_argument("--random", action="store_true")
     parser.add_argument("--length", type=int, default=2_000_000)
     parser.add_argument("--grid", action="store_true", help="also try other batch/chunk sizes")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    parser.add_argument("--flank", type=int, default=DEFAULT_FLANK)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args()
     genome = Genome(data_path("splice", "athaliana_chr1", "genome.fna.gz"))
     model, description = load(args)
     region = Region("NC_003070.9", 10_000_000, 10_000_000 + args.length)
     warm = Region("NC_003070.9", 1_000_000, 1_100_000)
-    B, C, F = DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK
+    B, C, F = args.batch_size, args.chunk_size, args.flank
     settings = [(B, C, F)]
     if args.grid:
         settings += [(B, C, 500), (16, C, F), (64, C, F), (B, 2000, F), (B, 10000, F)]
