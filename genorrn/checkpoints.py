@@ -14,30 +14,25 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from zipfile import BadZipFile
 
 import keras
 
 from genorrn.errors import InputError
+from genorrn.io.outputs import atomic_output
 from genorrn.models.labeller import LabellerConfig
 
 
 def save_model(model: keras.Model, path: str | os.PathLike) -> None:
-    """``model.save`` under a temporary ``.keras`` name, then rename: never a half-written file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")  # Keras wants .keras
-    try:
+    """``model.save`` to a temporary name, then rename: never a half-written file."""
+    with atomic_output(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: str | os.PathLike, data: dict) -> None:
-    """Write JSON under a temporary name, then rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    """Write JSON to a temporary name, then rename."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2))
 
 
 def read_json(path: str | os.PathLike) -> dict:
@@ -51,11 +46,22 @@ def read_json(path: str | os.PathLike) -> dict:
     return data
 
 
-def fingerprint(*parts: bytes | str) -> str:
-    """sha256 over the given parts (each length-prefixed, so boundaries count)."""
+#: what reading a damaged or foreign ``.keras`` checkpoint raises
+CHECKPOINT_ERRORS = (ValueError, OSError, KeyError, BadZipFile)
+
+
+def checkpoint_error(path: str | os.PathLike, exc: Exception) -> InputError:
+    """The one-line error for a checkpoint that cannot be resumed from."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(f"{path}: cannot resume from it ({reason})")
+
+
+def fingerprint(*parts) -> str:
+    """sha256 over the given parts — strings, bytes or contiguous arrays, hashed in place —
+    each length-prefixed, so boundaries count."""
     digest = hashlib.sha256()
     for part in parts:
-        data = part.encode() if isinstance(part, str) else part
+        data = part.encode() if isinstance(part, str) else memoryview(part).cast("B")
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()

@@ -31,7 +31,15 @@ import keras
 import numpy as np
 
 from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
-from genorrn.checkpoints import fingerprint, read_json, resumable, save_model, write_json
+from genorrn.checkpoints import (
+    CHECKPOINT_ERRORS,
+    checkpoint_error,
+    fingerprint,
+    read_json,
+    resumable,
+    save_model,
+    write_json,
+)
 from genorrn.data.structure import ALLOWED, IGNORE, Q8_TO_Q3, Chain, encode_codes, make_batches
 from genorrn.encoding import PROTEIN_TABLE
 from genorrn.errors import InputError
@@ -380,14 +388,11 @@ def _validation_q3(model: keras.Model, batches) -> tuple[float, float | None]:
 def _resume(out: Path, model: keras.Model, cfg: StructureTrainConfig, log) -> dict:
     """Restore weights, optimizer state and learning rate from ``OUT/last.keras`` and the
     epoch, best score and history from ``OUT/state.json``."""
-    from zipfile import BadZipFile
-
     model.optimizer.build(model.trainable_variables)
     try:
         model.load_weights(out / "last.keras")
-    except (ValueError, OSError, KeyError, BadZipFile) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{out / 'last.keras'}: cannot resume from it ({reason})") from None
+    except CHECKPOINT_ERRORS as exc:
+        raise checkpoint_error(out / "last.keras", exc) from None
     state = read_json(out / "state.json")
     history = state.get("history") or [{}]
     rate = state.get("lr", history[-1].get("lr", cfg.learning_rate))

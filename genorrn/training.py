@@ -21,7 +21,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from genorrn.checkpoints import fingerprint, read_json, resumable, save_model, write_json
+from genorrn.checkpoints import (
+    CHECKPOINT_ERRORS,
+    checkpoint_error,
+    fingerprint,
+    read_json,
+    resumable,
+    save_model,
+    write_json,
+)
 from genorrn.encoding import DNA_TABLE
 from genorrn.errors import InputError
 from genorrn.metrics import average_precision
@@ -192,16 +200,15 @@ def train(
     cfg.steps_per_epoch = cfg.steps_per_epoch or int(np.ceil(len(train_arrays["seq"]) / cfg.batch_size))
     state = {"epoch": 0, "best": -1.0, "wait": 0, "best_epoch": 0, "history": []}
     data_sha256 = fingerprint(
-        *(arrays[key].tobytes() for arrays in (train_arrays, validation_arrays)
+        *(np.ascontiguousarray(arrays[key]) for arrays in (train_arrays, validation_arrays)
           for key in ("seq", "label", "weight"))
     )  # fmt: skip
     if resume and resumable(out, cfg.model, data_sha256):
         state = read_json(out / "state.json")
         try:
             model = keras.saving.load_model(out / "last.keras")
-        except (ValueError, OSError, KeyError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{out / 'last.keras'}: cannot resume from it ({reason})") from None
+        except CHECKPOINT_ERRORS as exc:
+            raise checkpoint_error(out / "last.keras", exc) from None
         model.optimizer.learning_rate.assign(cfg.learning_rate)  # may be lowered on resume
         log(f"resuming after epoch {state['epoch']} (best val PR-AUC {state['best']:.4f}), "
             f"learning rate {cfg.learning_rate}")

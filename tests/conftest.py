@@ -68,13 +68,26 @@ def tiny_structure_model():
     return model
 
 
+@pytest.fixture(scope="session")
+def structure_model_path(tmp_path_factory) -> Path:
+    """:func:`tiny_structure_model` saved as a .keras file."""
+    path = tmp_path_factory.mktemp("structure_model") / "tiny.keras"
+    tiny_structure_model().save(path)
+    return path
+
+
+def cli(*args: str) -> int:
+    """Run ``genorrn ARGS`` in this process; its exit code."""
+    from genorrn.cli import main
+
+    return main(list(args))
+
+
 def run_in_process(capsys, *args: str):
     """Run ``genorrn ARGS`` in this process; a CompletedProcess-like result (for
     :func:`assert_one_line_error`) with the exit code and the captured output."""
     from types import SimpleNamespace
 
-    from genorrn.cli import main
-
-    code = main(list(args))
+    code = cli(*args)
     captured = capsys.readouterr()
     return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)

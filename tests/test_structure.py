@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_one_line_error, run_cli, shared_path, tiny_structure_model
+from conftest import REPO, assert_one_line_error, cli, run_cli, shared_path
 from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
 from genorrn.data.structure import (
     ALLOWED,
@@ -27,22 +27,6 @@ from genorrn.errors import InputError
 
 EXAMPLE = REPO / "reference_data" / "proteins" / "example.faa"
 EXPECTED = REPO / "tests" / "data" / "structure"
-
-
-# -- a fixed tiny model (conftest.tiny_structure_model) -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny_model_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("structure_model") / "tiny.keras"
-    tiny_structure_model().save(path)
-    return path
-
-
-def cli(*args: str) -> int:
-    from genorrn.cli import main
-
-    return main(list(args))
 
 
 # -- data loaders ------------------------------------------------------------------------------
@@ -213,12 +197,12 @@ def _expected(name: str) -> bytes:
     return (EXPECTED / name).read_bytes()
 
 
-def test_formats_byte_for_byte_on_fixed_tiny_model(tiny_model_path, tmp_path):
+def test_formats_byte_for_byte_on_fixed_tiny_model(structure_model_path, tmp_path):
     """The expected files were written once by this code on the fixed tiny model; a format
     change (columns, decimals, spacing, ruler) makes this test fail. After an intended change,
     regenerate them with ``GENORRN_REGENERATE_EXPECTED=1 pytest -k byte_for_byte`` and review
     the diff."""
-    pinned = ("--model", str(tiny_model_path), "--chunk-size", "256", "--flank", "32",
+    pinned = ("--model", str(structure_model_path), "--chunk-size", "256", "--flank", "32",
               "--batch-size", "4")  # fixed streaming, whatever the defaults become
     if os.environ.get("GENORRN_REGENERATE_EXPECTED"):
         shutil.rmtree(EXPECTED, ignore_errors=True)
@@ -240,12 +224,12 @@ def test_formats_byte_for_byte_on_fixed_tiny_model(tiny_model_path, tmp_path):
             assert (folder / name).read_bytes() == (EXPECTED / fmt / name).read_bytes(), name
 
 
-def test_csv_header_and_numbering(tiny_model_path, tmp_path):
+def test_csv_header_and_numbering(structure_model_path, tmp_path):
     path = tmp_path / "one.faa"
     path.write_text(">p1 lower case, U and a stop\nmkvUlaGHX*\n")
     out = tmp_path / "one.csv"
     assert cli("predict", "structure", str(path), "-o", str(out), "--model",
-               str(tiny_model_path)) == 0  # fmt: skip
+               str(structure_model_path)) == 0  # fmt: skip
     lines = out.read_text().splitlines()
     assert lines[0] == (
         "id,seq,n,q3,p[q3_H],p[q3_E],p[q3_C],q8,p[q8_G],p[q8_H],p[q8_I],p[q8_B],p[q8_E],"
@@ -258,35 +242,35 @@ def test_csv_header_and_numbering(tiny_model_path, tmp_path):
         assert abs(sum(map(float, r[4:7])) - 1) < 0.003 and abs(sum(map(float, r[8:])) - 1) < 0.006
 
 
-def test_single_record_ss2_is_a_file_and_matches_psipred_layout(tiny_model_path, tmp_path):
+def test_single_record_ss2_is_a_file_and_matches_psipred_layout(structure_model_path, tmp_path):
     path = tmp_path / "one.faa"
     path.write_text(">sp|P1|X\n" + "MKVLAAGHEE" * 7 + "\n")
     out = tmp_path / "one.ss2"
     assert cli("predict", "structure", str(path), "-o", str(out), "--format", "ss2",
-               "--model", str(tiny_model_path)) == 0  # fmt: skip
+               "--model", str(structure_model_path)) == 0  # fmt: skip
     lines = out.read_text().split("\n")
     assert lines[0] == "# PSIPRED VFORMAT (PSIPRED V4.0)" and lines[1] == ""
     assert lines[2][:7] == "   1 M " and len(lines[2]) == 30
     assert lines[71][:4] == "  70"
 
 
-def test_lowercase_and_selenocysteine_encode_as_documented(tiny_model_path):
+def test_lowercase_and_selenocysteine_encode_as_documented(structure_model_path):
     from genorrn.encoding import encode_protein
     from genorrn.structure import load_structure_model, make_predictor
 
-    model, _ = load_structure_model(tiny_model_path)
+    model, _ = load_structure_model(structure_model_path)
     predictor = make_predictor(model)
     upper = predictor.predict_array(encode_protein("MKVXLA"))
     lower = predictor.predict_array(encode_protein("mkvula"))
     np.testing.assert_allclose(upper, lower, atol=1e-6)
 
 
-def test_very_long_protein_streams(tiny_model_path):
+def test_very_long_protein_streams(structure_model_path):
     from genorrn.encoding import encode_protein
     from genorrn.streaming import whole_sequence
     from genorrn.structure import load_structure_model, make_predictor, predict_sequences
 
-    model, _ = load_structure_model(tiny_model_path)
+    model, _ = load_structure_model(structure_model_path)
     rng = np.random.default_rng(3)
     seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 6003))
     predictor = make_predictor(model, chunk_size=512, flank=128, batch_size=4)
@@ -296,19 +280,19 @@ def test_very_long_protein_streams(tiny_model_path):
     assert np.abs(probs - whole).max() < 1e-3
 
 
-def test_plot_profile(tiny_model_path, tmp_path):
+def test_plot_profile(structure_model_path, tmp_path):
     for suffix, magic in ((".png", b"\x89PNG"), (".svg", b"<?xml")):
         plot = tmp_path / f"profile{suffix}"
         assert cli("predict", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.csv"),
-                   "--model", str(tiny_model_path), "--plot", str(plot),
+                   "--model", str(structure_model_path), "--plot", str(plot),
                    "--plot-id", "NP_001030925.1") == 0  # fmt: skip
         assert plot.read_bytes().startswith(magic)
 
 
-def test_plot_command(tiny_model_path, tmp_path):
+def test_plot_command(structure_model_path, tmp_path):
     plot = tmp_path / "p.svg"
     assert cli("plot", "structure", str(EXAMPLE), "-o", str(plot), "--id", "NP_001030924.1",
-               "--model", str(tiny_model_path)) == 0  # fmt: skip
+               "--model", str(structure_model_path)) == 0  # fmt: skip
     assert "NP_001030924.1" in plot.read_text()
     result = run_cli("plot", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.svg"), "--id", "nope")
     assert_one_line_error(result, "'nope': no such record")

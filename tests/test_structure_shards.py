@@ -1,5 +1,5 @@
 """Sharded structure prediction: ``predict structure --shard K/N`` + ``data merge-structure``
-give exactly the unsharded output (byte for byte, on the fixed tiny model); bad input is a
+give exactly the unsharded output (byte for byte, on the fixed tiny structure_model_path); bad input is a
 one-line error."""
 
 from __future__ import annotations
@@ -8,22 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_one_line_error, run_in_process, tiny_structure_model
+from conftest import REPO, assert_one_line_error, cli, run_in_process
 
 EXAMPLE = REPO / "reference_data" / "proteins" / "example.faa"  # 5 proteins
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("structure_model") / "tiny.keras"
-    tiny_structure_model().save(path)
-    return path
-
-
-def cli(*args: str) -> int:
-    from genorrn.cli import main
-
-    return main(list(args))
 
 
 def _tree(path: Path) -> dict[str, bytes]:
@@ -36,8 +23,8 @@ def _tree(path: Path) -> dict[str, bytes]:
     ("fmt", "shards"),
     [("csv", 3), ("ss2", 7), ("horiz", 2)],  # 7 shards of 5 records: two are empty
 )
-def test_merged_shards_equal_the_unsharded_output(model, tmp_path, fmt, shards):
-    common = ("--model", str(model), "--format", fmt, "--batch-size", "4")
+def test_merged_shards_equal_the_unsharded_output(structure_model_path, tmp_path, fmt, shards):
+    common = ("--model", str(structure_model_path), "--format", fmt, "--batch-size", "4")
     whole = tmp_path / f"whole.{fmt}"
     assert cli("predict", "structure", str(EXAMPLE), "-o", str(whole), *common) == 0
     parts = []
@@ -54,12 +41,12 @@ def test_merged_shards_equal_the_unsharded_output(model, tmp_path, fmt, shards):
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary leftovers
 
 
-def test_one_record_single_file_shards(model, tmp_path):
+def test_one_record_single_file_shards(structure_model_path, tmp_path):
     """A one-record FASTA: the ss2 output is one file; the empty shard writes an empty file
     and the merge is the shard that holds the record."""
     one = tmp_path / "one.faa"
     one.write_text(">p1\n" + "MKVLAAGHEE" * 7 + "\n")
-    common = ("--model", str(model), "--format", "ss2")
+    common = ("--model", str(structure_model_path), "--format", "ss2")
     assert cli("predict", "structure", str(one), "-o", str(tmp_path / "whole.ss2"), *common) == 0
     for k in (1, 2):
         assert cli("predict", "structure", str(one), "-o", str(tmp_path / f"s{k}.ss2"),
@@ -71,18 +58,18 @@ def test_one_record_single_file_shards(model, tmp_path):
 
 
 @pytest.mark.parametrize("shard", ["0/3", "4/3", "3", "a/b", "1/0", "-1/2"])
-def test_bad_shard_is_a_one_line_error(capsys, model, tmp_path, shard):
+def test_bad_shard_is_a_one_line_error(capsys, structure_model_path, tmp_path, shard):
     out = tmp_path / "out.csv"
     result = run_in_process(capsys, "predict", "structure", str(EXAMPLE), "-o", str(out),
-                            "--model", str(model), f"--shard={shard}")  # fmt: skip
+                            "--model", str(structure_model_path), f"--shard={shard}")  # fmt: skip
     assert_one_line_error(result, "--shard", "1 <= K <= N")
     assert not out.exists()
 
 
-def test_merge_errors_are_one_line(capsys, model, tmp_path):
+def test_merge_errors_are_one_line(capsys, structure_model_path, tmp_path):
     part = tmp_path / "s1.csv"
     assert cli("predict", "structure", str(EXAMPLE), "-o", str(part), "--shard", "1/2",
-               "--model", str(model)) == 0  # fmt: skip
+               "--model", str(structure_model_path)) == 0  # fmt: skip
     merged = tmp_path / "merged.csv"
     missing = tmp_path / "s2.csv"
     result = run_in_process(capsys, "data", "merge-structure", str(part), str(missing),
@@ -99,7 +86,7 @@ def test_merge_errors_are_one_line(capsys, model, tmp_path):
     # folders: a non-empty output folder is refused, files and folders do not mix
     folder = tmp_path / "ss2"
     assert cli("predict", "structure", str(EXAMPLE), "-o", str(folder), "--shard", "1/1",
-               "--format", "ss2", "--model", str(model)) == 0  # fmt: skip
+               "--format", "ss2", "--model", str(structure_model_path)) == 0  # fmt: skip
     result = run_in_process(capsys, "data", "merge-structure", str(folder), "-o", str(folder),
                             "--format", "ss2")  # fmt: skip
     assert_one_line_error(result, "not an empty folder")
@@ -113,13 +100,13 @@ def test_merge_errors_are_one_line(capsys, model, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "ss2"])
-def test_merge_with_fasta_refuses_missing_or_repeated_shards(capsys, model, tmp_path, fmt):
+def test_merge_with_fasta_refuses_missing_or_repeated_shards(capsys, structure_model_path, tmp_path, fmt):
     """--fasta: the merged records must be the FASTA's, each once, in order."""
     parts = []
     for k in (1, 2, 3):
         part = tmp_path / f"part{k}.{fmt}"
         assert cli("predict", "structure", str(EXAMPLE), "-o", str(part), "--shard", f"{k}/3",
-                   "--format", fmt, "--model", str(model)) == 0  # fmt: skip
+                   "--format", fmt, "--model", str(structure_model_path)) == 0  # fmt: skip
         parts.append(str(part))
     merged = tmp_path / f"merged.{fmt}"
     repeated = "give every shard output once" if fmt == "csv" else "in two shard outputs"

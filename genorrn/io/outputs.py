@@ -77,7 +77,8 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_outputs(paths: list[str | os.PathLike]) -> Iterator[list[Path]]:
     """Like :func:`atomic_output` for several files that appear together or not at all."""
     paths = [check_output_path(p) for p in paths]
-    tmps = [p.with_name(f".{p.name}.tmp-{os.getpid()}") for p in paths]
+    # hidden, beside the target, and with its suffix (writers such as Keras go by the suffix)
+    tmps = [p.with_name(f".{p.stem}.tmp-{os.getpid()}{p.suffix}") for p in paths]
     try:
         yield tmps
         for tmp, path in zip(tmps, paths):
