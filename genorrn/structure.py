@@ -364,6 +364,9 @@ class StructureTrainConfig:
     steps_per_epoch: int | None = None  # None: one pass over the training chains
     seed: int = 0
     mixed_precision: bool = False
+    #: "plateau": halve the rate after an epoch without validation gain; "cosine": decay from
+    #: ``learning_rate`` to 0 over ``epochs`` (a function of the epoch only)
+    lr_schedule: str = "plateau"
 
 
 def _validation_q3(model: keras.Model, batches) -> tuple[float, float | None]:
@@ -410,23 +413,31 @@ def train_structure(
     log: Callable[[str], None] = print,
     extra: dict | None = None,
     resume: bool = False,
+    init: keras.Model | None = None,
 ) -> dict:
     """Train a Q8 structure labeller; select on validation Q3; write ``OUT/model.keras``.
 
     ``OUT/state.json`` holds the epoch, the best score, the current learning rate and the
     history (loss, validation Q3/Q8, seconds per epoch); ``OUT/last.keras`` the latest epoch's
     training model with its optimizer state; ``OUT/train_config.json`` the configuration
-    (plus ``extra``). The learning rate halves after an epoch without validation gain;
-    training stops after ``patience`` such epochs. ``resume``: continue from ``last.keras``
-    and ``state.json`` when both exist (a different architecture is refused).
+    (plus ``extra``). The learning rate follows ``cfg.lr_schedule`` (by default it halves
+    after an epoch without validation gain); training stops after ``patience`` epochs without
+    gain. ``resume``: continue from ``last.keras`` and ``state.json`` when both exist (a
+    different architecture is refused). ``init``: a labeller of architecture ``cfg.model``
+    whose weights are the starting point (ignored on a resume).
     """
-    from genorrn.training import float32_copy, set_precision
+    from genorrn.training import float32_copy, scheduled_rate, set_precision
+
+    if cfg.lr_schedule not in ("plateau", "cosine"):
+        raise ValueError(f"unknown learning-rate schedule {cfg.lr_schedule!r}")
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(cfg.seed)
     mixed = set_precision(cfg.mixed_precision)
     labeller = build_labeller(cfg.model, name=MODEL_NAME)
+    if init is not None:
+        labeller.set_weights(init.get_weights())
     model = training_model(labeller, cfg.model)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
                   loss=AllowedSetLoss())  # fmt: skip
@@ -455,6 +466,8 @@ def train_structure(
     started, before = time.time(), state.get("train_seconds", 0.0)
     for epoch in range(state["epoch"], cfg.epochs):
         t0 = time.time()
+        if cfg.lr_schedule == "cosine":
+            optimizer.learning_rate.assign(scheduled_rate(cfg, epoch))
         losses = []
         for step in range(steps):
             index = (epoch * steps + step) % len(train_batches)
@@ -474,7 +487,8 @@ def train_structure(
             save_model(float32_copy(labeller, cfg.model, MODEL_NAME), out / "model.keras")
         else:
             state["wait"] += 1
-            optimizer.learning_rate.assign(float(entry["lr"]) * 0.5)
+            if cfg.lr_schedule == "plateau":
+                optimizer.learning_rate.assign(float(entry["lr"]) * 0.5)
         state["epoch"] = epoch + 1
         state["lr"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         state["train_seconds"] = round(before + time.time() - started, 1)

@@ -42,6 +42,60 @@ def add_streaming_options(
                         help=f"chunks (lanes) per call (default: the model card's, else {batch})")
 
 
+#: architecture options of the trainers → the LabellerConfig fields they set
+ARCHITECTURE_OPTIONS = {"units": "lstm_units", "conv_filters": "conv_filters",
+                        "conv_kernel": "conv_kernel", "conv_layers": "conv_layers"}  # fmt: skip
+
+
+def architecture_given(args, options: dict = ARCHITECTURE_OPTIONS) -> dict:
+    """The LabellerConfig fields set on the command line (architecture options default None,
+    so that ``--init-from`` can tell 'not given' from 'given the default')."""
+    return {field: getattr(args, option) for option, field in options.items()
+            if getattr(args, option) is not None}  # fmt: skip
+
+
+def add_init_options(parser, task: str) -> None:
+    """``--init-from`` and ``--widen``: start training from an existing model of ``task``."""
+    parser.add_argument("--init-from", metavar="NAME|PATH",
+                        help=f"start from the weights of an existing {task} model (fine-tuning, "
+                        "or continuing a shipped model's training); its architecture is used")
+    parser.add_argument("--widen", action="store_true",
+                        help="with --init-from: grow the starting model to the architecture "
+                        "given by the architecture options (more units, filters or conv "
+                        "layers), computing the same function at first (new units start with "
+                        "zero outgoing weights, extra conv layers as identities)")
+
+
+def starting_model(args, given: dict, task: str):
+    """The ``--init-from`` model of ``task`` (grown to the ``given`` architecture fields with
+    ``--widen``) and what ``train_config.json`` records about it."""
+    from dataclasses import replace
+
+    from genorrn.errors import InputError
+    from genorrn.models import config_of
+    from genorrn.pretrained import load_model, sha256
+
+    if args.widen and not args.init_from:
+        raise InputError("--widen needs --init-from (the model to grow)")
+    loaded = load_model(args.init_from, task=task)
+    init = loaded.keras
+    if given and not args.widen:
+        raise InputError(f"{args.init_from}: architecture options with --init-from need --widen "
+                         "(without it the starting model's architecture is used)")  # fmt: skip
+    if args.widen:
+        if not given:
+            raise InputError("--widen needs at least one of the architecture options "
+                             "(--units, --conv-filters, --conv-layers, …)")
+        from genorrn.models.widen import widen_labeller
+
+        try:
+            init = widen_labeller(init, replace(config_of(init), **given), seed=args.seed)
+        except ValueError as exc:
+            raise InputError(f"{args.init_from}: {exc}") from None
+    return init, {"init_from": {"model": str(args.init_from), "sha256": sha256(loaded.path),
+                                "widened": bool(args.widen), "widen_seed": args.seed}}  # fmt: skip
+
+
 class Progress:
     """Counts positions and their rate; draws a tqdm bar on a terminal (silent in logs)."""
 

@@ -8,7 +8,16 @@ import sys
 from itertools import islice
 from pathlib import Path
 
-from genorrn.cli.common import add_streaming_options, int_list, parse_shard, shard_bounds
+from genorrn.cli.common import (
+    ARCHITECTURE_OPTIONS,
+    add_init_options,
+    add_streaming_options,
+    architecture_given,
+    int_list,
+    parse_shard,
+    shard_bounds,
+    starting_model,
+)
 from genorrn.data.structure_sets import (  # standard library only at module level
     EVALUATION_SETS,
     METHODS,
@@ -206,15 +215,18 @@ def add_train(sub) -> None:
                    "with --homology-result)")
     p.add_argument("--max-chains", type=int,
                    help="use only the first N chains of each pool and of validation (quick runs)")
-    p.add_argument("--units", type=int_list, default=[128, 128],
+    p.add_argument("--units", type=int_list,
                    help="LSTM units per BiLSTM layer, comma-separated (128,128)")
-    p.add_argument("--conv-filters", type=int, default=64, help="conv filters, 0 = none (64)")
-    p.add_argument("--conv-kernel", type=int, default=11, help="conv kernel width, odd (11)")
-    p.add_argument("--conv-layers", type=int, default=2, help="conv layers (2)")
-    p.add_argument("--dropout", type=float, default=0.25, help="dropout before LSTMs (0.25)")
+    p.add_argument("--conv-filters", type=int, help="conv filters, 0 = none (64)")
+    p.add_argument("--conv-kernel", type=int, help="conv kernel width, odd (11)")
+    p.add_argument("--conv-layers", type=int, help="conv layers (2)")
+    p.add_argument("--dropout", type=float, help="dropout before LSTMs (0.25)")
     p.add_argument("--epochs", type=int, default=20, help="maximum epochs (20)")
     p.add_argument("--batch-size", type=int, default=32, help="chains per batch (32)")
     p.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate (2e-3)")
+    p.add_argument("--lr-schedule", choices=["plateau", "cosine"], default="plateau",
+                   help="learning rate per epoch: halve after an epoch without validation gain "
+                   "(plateau), or cosine decay from --learning-rate to 0 at --epochs (plateau)")
     p.add_argument("--patience", type=int, default=4, help="early-stopping patience (4)")
     p.add_argument("--max-len", type=int, default=1024,
                    help="longer chains are trained on a random window of this length (1024)")
@@ -226,6 +238,7 @@ def add_train(sub) -> None:
                    help="continue from OUT/last.keras and OUT/state.json (epoch, best score, "
                    "history, learning rate) when they exist; a different architecture is "
                    "refused")
+    add_init_options(p, "structure")
     p.set_defaults(func=train_structure_cmd)
 
 
@@ -251,8 +264,11 @@ def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None,
 
 
 def train_structure_cmd(args) -> int:
+    from dataclasses import replace
+
     from genorrn.checkpoints import resumable
     from genorrn.io.outputs import check_output_path
+    from genorrn.models import config_of
     from genorrn.structure import (
         StructureTrainConfig,
         log_stderr,
@@ -262,13 +278,17 @@ def train_structure_cmd(args) -> int:
 
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
+    given = architecture_given(args, ARCHITECTURE_OPTIONS | {"dropout": "dropout"})
     cfg = StructureTrainConfig(
-        model=structure_config(args.units, args.conv_filters, args.conv_kernel,
-                               args.conv_layers, args.dropout),
+        model=replace(structure_config(), **given),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         patience=args.patience, max_len=args.max_len, steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed, mixed_precision=args.mixed_precision,
+        seed=args.seed, mixed_precision=args.mixed_precision, lr_schedule=args.lr_schedule,
     )  # fmt: skip
+    init, started_from = None, {}
+    if args.init_from or args.widen:
+        init, started_from = starting_model(args, given, "structure")
+        cfg.model = config_of(init)
     if args.resume:
         resumable(outdir, cfg.model)  # refuse another architecture before writing anything
     train, validation, summary, removed = prepare_training_sets(
@@ -282,8 +302,8 @@ def train_structure_cmd(args) -> int:
                f"residues), validating on {summary['validation_chains']}")  # fmt: skip
     command = "genorrn " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0] else ""
     state = train_structure(train, validation, outdir, cfg, log=log_stderr,
-                            extra={"data": summary, "command": command},
-                            resume=args.resume)  # fmt: skip
+                            extra={"data": summary, "command": command} | started_from,
+                            resume=args.resume, init=init)  # fmt: skip
     print(json.dumps({k: state.get(k) for k in ("epoch", "best", "best_epoch", "train_seconds")}))
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from genorrn.cli.common import int_list
+from genorrn.cli.common import add_init_options, architecture_given, int_list, starting_model
 
 
 def add_parsers(sub) -> None:
@@ -40,47 +40,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU (ignored with a warning on CPU, where it is slower)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
-    p.add_argument("--init-from", metavar="NAME|PATH",
-                   help="start from the weights of an existing splice model (fine-tuning, or "
-                   "continuing the shipped model's training); its architecture is used")
-    p.add_argument("--widen", action="store_true",
-                   help="with --init-from: grow the starting model to the architecture given by "
-                   "--units/--conv-filters/--conv-layers, computing the same function at first "
-                   "(new units start with zero outgoing weights, extra conv layers as identities)")
+    add_init_options(p, "splice")
     p.set_defaults(func=train_splice)
 
 
-#: architecture of a new model (the shipped model's), and the options that change it
+#: architecture of a new model (the workflow's and v1's)
 ARCHITECTURE_DEFAULTS = {"lstm_units": [64, 64], "conv_filters": 48, "conv_kernel": 11, "conv_layers": 2}
-ARCHITECTURE_OPTIONS = {"units": "lstm_units", "conv_filters": "conv_filters",
-                        "conv_kernel": "conv_kernel", "conv_layers": "conv_layers"}  # fmt: skip
-
-
-def starting_model(args, given: dict):
-    """The ``--init-from`` model (grown to the given architecture with ``--widen``) and what
-    ``train_config.json`` records about it."""
-    from dataclasses import replace
-
-    from genorrn.errors import InputError
-    from genorrn.models import config_of
-    from genorrn.pretrained import load_model, sha256
-
-    loaded = load_model(args.init_from, task="splice")
-    init = loaded.keras
-    if given and not args.widen:
-        raise InputError(f"{args.init_from}: architecture options with --init-from need --widen "
-                         "(without it the starting model's architecture is used)")  # fmt: skip
-    if args.widen:
-        if not given:
-            raise InputError("--widen needs at least one of --units, --conv-filters, --conv-layers")
-        from genorrn.models.widen import widen_labeller
-
-        try:
-            init = widen_labeller(init, replace(config_of(init), **given), seed=args.seed)
-        except ValueError as exc:
-            raise InputError(f"{args.init_from}: {exc}") from None
-    return init, {"init_from": {"model": str(args.init_from), "sha256": sha256(loaded.path),
-                                "widened": bool(args.widen), "widen_seed": args.seed}}  # fmt: skip
 
 
 def train_splice(args) -> int:
@@ -96,7 +61,7 @@ def train_splice(args) -> int:
     if args.widen and not args.init_from:
         from genorrn.errors import InputError
 
-        raise InputError("--widen needs --init-from (the model to grow)")
+        raise InputError("--widen needs --init-from (the model to grow)")  # before loading data
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
     train_arrays = load_shards([Path(d) / "train.npz" for d in args.shards])
@@ -115,8 +80,7 @@ def train_splice(args) -> int:
         steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         mixed_precision=args.mixed_precision, lr_schedule=args.lr_schedule,
     )  # fmt: skip
-    given = {field: getattr(args, option) for option, field in ARCHITECTURE_OPTIONS.items()
-             if getattr(args, option) is not None}  # fmt: skip
+    given = architecture_given(args)
     cfg.model = replace(cfg.model, **given)
     classes = {1: SPLICE_CLASSES[1], 2: SPLICE_CLASSES[2]}
 
@@ -125,7 +89,7 @@ def train_splice(args) -> int:
 
     init, extra = None, {}
     if args.init_from:
-        init, extra = starting_model(args, given)
+        init, extra = starting_model(args, given, "splice")
         cfg.model = config_of(init)
     state = train(train_arrays, validation, outdir, cfg, classes, "genorrn_splice",
                   resume=args.resume, log=log, init_weights=init, extra=extra)  # fmt: skip
