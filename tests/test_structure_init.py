@@ -9,8 +9,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_in_process, tiny_structure_model
 from test_structure_resume import _chains, _config
+
+from conftest import assert_one_line_error, run_in_process, tiny_structure_model
 
 
 def _probe(model, length=40, seed=3):
@@ -21,8 +22,9 @@ def _probe(model, length=40, seed=3):
 
 
 def test_training_starts_from_the_widened_model_and_follows_the_cosine_schedule(tmp_path):
-    import keras
     from dataclasses import replace
+
+    import keras
 
     from genorrn.models import config_of
     from genorrn.models.widen import widen_labeller
