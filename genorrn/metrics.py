@@ -30,8 +30,25 @@ def top_k_accuracy(truth: np.ndarray, scores: np.ndarray) -> float:
     return float(truth[top].mean())
 
 
-def site_metrics(labels: np.ndarray, probs: np.ndarray, classes: dict[int, str]) -> dict:
-    """``{class name: {"top_k": …, "pr_auc": …, "sites": k}}`` for the given class indices."""
+def calls_at(truth: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    """What calling every position with score >= ``threshold`` gives (as ``predict splice``'s
+    sites BED does): the number called, precision and recall (None when undefined)."""
+    truth = np.asarray(truth, bool)
+    called = np.asarray(scores) >= threshold
+    hits = int((called & truth).sum())
+    return {
+        "threshold": threshold,
+        "called": int(called.sum()),
+        "precision": round(hits / called.sum(), 4) if called.any() else None,
+        "recall": round(hits / truth.sum(), 4) if truth.any() else None,
+    }
+
+
+def site_metrics(
+    labels: np.ndarray, probs: np.ndarray, classes: dict[int, str], threshold: float = 0.5
+) -> dict:
+    """``{class name: {"top_k", "pr_auc", "sites", "calls"}}`` for the given class indices;
+    ``calls``: :func:`calls_at` ``threshold``."""
     out = {}
     for index, name in classes.items():
         truth = labels == index
@@ -39,5 +56,6 @@ def site_metrics(labels: np.ndarray, probs: np.ndarray, classes: dict[int, str])
             "top_k": round(top_k_accuracy(truth, probs[:, index]), 4),
             "pr_auc": round(average_precision(truth, probs[:, index]), 4),
             "sites": int(truth.sum()),
+            "calls": calls_at(truth, probs[:, index], threshold),
         }
     return out

@@ -116,9 +116,11 @@ def evaluate(
     annotation: Annotation,
     regions: list[Region],
     progress: Callable[[int], None] | None = None,
+    threshold: float = 0.5,
 ) -> dict:
     """SpliceAI metrics (top-k, PR-AUC per class) over every gene body inside ``regions``,
-    both strands, each gene on its own strand. Genes crossing a region boundary are skipped.
+    both strands, each gene on its own strand, plus precision/recall of the sites called at
+    ``threshold``. Genes crossing a region boundary are skipped.
 
     Whole regions are streamed (one contiguous pass per strand, cheaper than one task per
     gene), then the gene-body positions are scored.
@@ -147,7 +149,7 @@ def evaluate(
     return {
         "regions": [str(r) for r in regions],
         "evaluated_positions": int(len(label)),
-        "metrics": site_metrics(label, prob, classes),
+        "metrics": site_metrics(label, prob, classes, threshold),
     }
 
 

@@ -123,6 +123,9 @@ def test_tiny_training_learns(tmp_path):
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)["metrics"]
     assert metrics["donor"]["pr_auc"] > 10 * prior and metrics["acceptor"]["sites"] > 20
+    calls = metrics["donor"]["calls"]  # what 'predict splice --threshold 0.5' would call
+    assert calls["threshold"] == 0.5 and calls["called"] >= 0
+    assert calls["recall"] is not None and 0.0 <= calls["recall"] <= 1.0
 
 
 # ---- bad input: one line, non-zero exit, no partial output ------------------------------------

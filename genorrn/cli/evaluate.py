@@ -24,6 +24,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--region", action="append", metavar="CHROM:START-END",
                    help="region to evaluate (1-based, repeatable; default: every record)")
     p.add_argument("-o", "--output", help="write the metrics JSON here (also printed)")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="also report precision/recall of the sites called at this probability, "
+                   "as 'predict splice --threshold' calls them (0.5)")
     add_chr_prefix_option(p)
     add_streaming_options(p)
     p.set_defaults(func=evaluate_splice)
@@ -39,6 +42,10 @@ def evaluate_splice(args) -> int:
 
     if args.output:
         check_output_path(args.output)
+    if not 0.0 <= args.threshold <= 1.0:
+        from genorrn.errors import InputError
+
+        raise InputError(f"--threshold {args.threshold}: must be between 0 and 1")
     genome, annotation = load_genome_and_annotation(args.genome, args.annotation, args.chr_prefix)
     if not annotation.multi_exon_transcripts():
         from genorrn.errors import InputError
@@ -48,7 +55,8 @@ def evaluate_splice(args) -> int:
     model = load_model(args.model, task="splice")
     predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
     with Progress(None, "evaluate splice") as bar:
-        result = evaluate(predictor, genome, annotation, regions, progress=bar.update)
+        result = evaluate(predictor, genome, annotation, regions, progress=bar.update,
+                          threshold=args.threshold)  # fmt: skip
     result = {
         "model": str(model.path),
         "model_sha256": sha256(model.path),
