@@ -51,7 +51,7 @@ def test_one_record_single_file_shards(structure_model_path, tmp_path):
     for k in (1, 2):
         assert cli("predict", "structure", str(one), "-o", str(tmp_path / f"s{k}.ss2"),
                    "--shard", f"{k}/2", *common) == 0  # fmt: skip
-    assert (tmp_path / "s1.ss2").read_bytes() == b""
+    assert (tmp_path / "s2.ss2").read_bytes() == b""  # the record starts in shard 1
     assert cli("data", "merge-structure", str(tmp_path / "s1.ss2"), str(tmp_path / "s2.ss2"),
                "-o", str(tmp_path / "merged.ss2"), "--format", "ss2") == 0  # fmt: skip
     assert (tmp_path / "merged.ss2").read_bytes() == (tmp_path / "whole.ss2").read_bytes()
@@ -120,3 +120,25 @@ def test_merge_with_fasta_refuses_missing_or_repeated_shards(capsys, structure_m
         result = run_in_process(capsys, "data", "merge-structure", parts[1], parts[0], parts[2],
                                 "-o", str(merged), "--fasta", str(EXAMPLE))  # fmt: skip
         assert_one_line_error(result, "record 1 is")
+
+
+def test_shards_balance_residues_and_tile_the_records():
+    """Blocks are contiguous, tile the records in order, and hold about equal residues."""
+    import random
+
+    from genorrn.cli.common import shard_bounds
+
+    # one long protein among short ones: halves by record count would hold 9,900 and 5,000
+    # residues; by residues 7,600 (the long one and 25 short) and 7,300
+    sizes = [5000] + [100] * 99
+    assert [shard_bounds(sizes, k, 2) for k in (1, 2)] == [(0, 26), (26, 100)]
+    rng = random.Random(0)
+    for _ in range(200):
+        sizes = [rng.choice([0, 1, 50, 300, 4000]) for _ in range(rng.randint(0, 30))]
+        n = rng.randint(1, 9)
+        blocks = [shard_bounds(sizes, k, n) for k in range(1, n + 1)]
+        assert blocks[0][0] == 0 and blocks[-1][1] == len(sizes)
+        assert all(a[1] == b[0] and a[0] <= a[1] for a, b in zip(blocks, blocks[1:]))
+        share = sum(sizes) / n
+        for start, end in blocks:  # a block exceeds its share by less than one item
+            assert sum(sizes[start:end]) <= share + max(sizes[start:end], default=0)

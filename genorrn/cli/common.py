@@ -22,10 +22,20 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def shard_bounds(count: int, k: int, n: int) -> tuple[int, int]:
-    """``[start, end)`` of the K-th of N contiguous, nearly equal blocks of ``count`` items;
-    blocks 1..N tile ``range(count)`` in order (some are empty when ``count < N``)."""
-    return count * (k - 1) // n, count * k // n
+def shard_bounds(sizes: list[int], k: int, n: int) -> tuple[int, int]:
+    """``[start, end)`` of the K-th of N contiguous blocks of items (in order) holding nearly
+    equal shares of ``sum(sizes)`` (e.g. residues): an item belongs to the block in which it
+    starts. Blocks 1..N tile ``range(len(sizes))``; some are empty when items are few or large."""
+    from bisect import bisect_left
+    from itertools import accumulate
+
+    total = sum(sizes)
+    scaled = [n * offset for offset in accumulate(sizes[:-1], initial=0)] if sizes else []
+
+    def bound(j: int) -> int:  # items starting before j/N of the total
+        return len(sizes) if j == n else bisect_left(scaled, j * total)
+
+    return bound(k - 1), bound(k)
 
 
 def add_streaming_options(

@@ -65,8 +65,8 @@ def add_predict(sub) -> None:
     _model_help(p)
     p.add_argument("--shard", metavar="K/N",
                    help="predict only the K-th of N contiguous blocks of records, in input "
-                   "order (1 <= K <= N); 'genorrn data merge-structure' joins shards 1..N into "
-                   "exactly the unsharded output")
+                   "order, with about equal numbers of residues (1 <= K <= N); 'genorrn data "
+                   "merge-structure' joins shards 1..N into exactly the unsharded output")
     p.add_argument("--plot", metavar="FILE.png|FILE.svg",
                    help="also draw the per-residue Q3 probability profile of one protein")
     p.add_argument("--plot-id", metavar="ID",
@@ -75,19 +75,18 @@ def add_predict(sub) -> None:
     p.set_defaults(func=predict_structure)
 
 
-def _count_and_check(path) -> tuple[int, int, str, str]:
+def _count_and_check(path) -> tuple[list[int], str, str]:
     """Validate the whole FASTA before predicting (errors before any output); return the
-    number of records, residues, and the first record's ID and sequence."""
+    length of every record, and the first record's ID and sequence."""
     from genorrn.data.structure import read_proteins
 
-    count = residues = 0
+    lengths = []
     first = ("", "")
     for rid, seq in read_proteins(path):
-        if not count:
+        if not lengths:
             first = (rid, seq)
-        count += 1
-        residues += len(seq)
-    return count, residues, first[0], first[1]
+        lengths.append(len(seq))
+    return lengths, first[0], first[1]
 
 
 def predict_structure(args) -> int:
@@ -104,10 +103,12 @@ def predict_structure(args) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     if shard and args.plot:
         raise InputError("--plot cannot be combined with --shard (use 'genorrn plot structure')")
-    count, _residues, first_id, _ = _count_and_check(args.input)
-    # the K-th of N contiguous blocks of records; file or folder as for the whole input, so
-    # that 'genorrn data merge-structure' of shards 1..N gives exactly the unsharded output
-    start, end = shard_bounds(count, *shard) if shard else (0, count)
+    lengths, first_id, _ = _count_and_check(args.input)
+    count = len(lengths)
+    # the K-th of N contiguous blocks of records (about equal residues); file or folder as for
+    # the whole input, so that 'genorrn data merge-structure' of shards 1..N gives exactly the
+    # unsharded output
+    start, end = shard_bounds(lengths, *shard) if shard else (0, count)
     folder = args.format != "csv" and (out.is_dir() or count > 1)
     if folder:
         if not out.exists():
