@@ -1,12 +1,13 @@
 """Splice model accuracy on the fixed test sets (SpliceAI's top-k and PR-AUC per class).
 
-    python benchmarks/splice_accuracy.py [--model NAME|PATH]
+    python benchmarks/splice_accuracy.py [--model NAME|PATH] [--chunk-size N --flank N]
 
 * A. thaliana chr1 test region NC_003070.9:23,000,001-30,427,671 (never used for training or
   model selection), every gene body, both strands;
 * D. melanogaster chr4 (cross-species, never trained on), whole chromosome.
 
-Each is the same computation as `genorrn evaluate splice` (streamed prediction).
+Each is the same computation as `genorrn evaluate splice` (streamed prediction; streaming
+settings: the model card's unless given).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ TEST_SETS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_SPLICE_MODEL)
+    parser.add_argument("--chunk-size", type=int, help="default: the model card's")
+    parser.add_argument("--flank", type=int, help="default: the model card's")
     args = parser.parse_args()
     model = load_model(args.model, task="splice")
-    predictor = model.predictor()
+    predictor = model.predictor(args.chunk_size, args.flank)
     results = {}
     for name, (folder, region) in TEST_SETS.items():
         genome = Genome(data_path("splice", folder, "genome.fna.gz"))
