@@ -76,12 +76,12 @@ def main() -> None:
         },
         "error_vs_flank": {
             flank: max_error(model, seq, reference, chunk_size, flank)
-            for flank in (10, 25, 50, 100, 200, 300, 500, 1000, 2000, 3000)
+            for flank in (10, 25, 50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 5000)
             if flank >= config_of(model).conv_context  # the engine needs the conv context
         },
         "error_vs_chunk": {
             chunk: max_error(model, seq, reference, chunk, flank_size)
-            for chunk in (500, 1000, 2000, 5000, 10000)
+            for chunk in (500, 1000, 2000, 5000, 10000, 20000)
         },
     }
     if not args.model:  # the forward direction is carried exactly
