@@ -48,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     mixed_precision: bool = False
     lr_schedule: str = "constant"  # "constant", or "cosine": decay to 0 over `epochs`
+    keep_checkpoints: bool = False  # also save every epoch's model as OUT/epoch_NNN.keras
 
 
 def scheduled_rate(cfg: TrainConfig, epoch: int) -> float:
@@ -167,6 +168,9 @@ class Selection(keras.callbacks.Callback):
             save_model(float32_copy(self.model, self.cfg.model, self.name), self.out / "model.keras")
         else:
             self.state["wait"] += 1
+        if self.cfg.keep_checkpoints:  # e.g. for 'genorrn models average'
+            save_model(float32_copy(self.model, self.cfg.model, self.name),
+                       self.out / f"epoch_{epoch + 1:03d}.keras")  # fmt: skip
         self.state["epoch"] = epoch + 1
         save_model(self.model, self.out / "last.keras")
         write_json(self.out / "state.json", self.state)

@@ -40,6 +40,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_float16 on GPU (ignored with a warning on CPU, where it is slower)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="also save every epoch's model as OUT/epoch_NNN.keras (for 'genorrn "
+                   "models average')")
     add_init_options(p, "splice")
     p.set_defaults(func=train_splice)
 
@@ -79,6 +82,7 @@ def train_splice(args) -> int:
         site_weight=args.site_weight, patience=args.patience,
         steps_per_epoch=args.steps_per_epoch, seed=args.seed,
         mixed_precision=args.mixed_precision, lr_schedule=args.lr_schedule,
+        keep_checkpoints=args.keep_checkpoints,
     )  # fmt: skip
     given = architecture_given(args)
     cfg.model = replace(cfg.model, **given)
