@@ -33,7 +33,7 @@ from genorrn.checkpoints import (
 from genorrn.encoding import DNA_TABLE
 from genorrn.errors import InputError
 from genorrn.metrics import average_precision
-from genorrn.models.labeller import LabellerConfig, build_labeller
+from genorrn.models.labeller import LabellerConfig, build_labeller, float32_labeller
 
 
 @dataclass
@@ -123,14 +123,7 @@ def set_precision(mixed: bool) -> bool:
 
 def float32_copy(model: keras.Model, config: LabellerConfig, name: str) -> keras.Model:
     """The same weights in a float32 model (inference files are saved in float32)."""
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        clean = build_labeller(config, name=name)
-    finally:
-        keras.config.set_dtype_policy(policy)
-    clean.set_weights([np.asarray(w, np.float32) for w in model.get_weights()])
-    return clean
+    return float32_labeller(config, model.get_weights(), name)
 
 
 class Selection(keras.callbacks.Callback):
@@ -163,14 +156,16 @@ class Selection(keras.callbacks.Callback):
         }
         self.state["history"].append(entry)
         self.log(json.dumps(entry))
-        if score > self.state["best"]:
+        improved = score > self.state["best"]
+        if improved or self.cfg.keep_checkpoints:
+            clean = float32_copy(self.model, self.cfg.model, self.name)
+        if improved:
             self.state["best"], self.state["wait"], self.state["best_epoch"] = score, 0, epoch + 1
-            save_model(float32_copy(self.model, self.cfg.model, self.name), self.out / "model.keras")
+            save_model(clean, self.out / "model.keras")
         else:
             self.state["wait"] += 1
         if self.cfg.keep_checkpoints:  # e.g. for 'genorrn models average'
-            save_model(float32_copy(self.model, self.cfg.model, self.name),
-                       self.out / f"epoch_{epoch + 1:03d}.keras")  # fmt: skip
+            save_model(clean, self.out / f"epoch_{epoch + 1:03d}.keras")
         self.state["epoch"] = epoch + 1
         save_model(self.model, self.out / "last.keras")
         write_json(self.out / "state.json", self.state)

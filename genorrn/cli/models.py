@@ -34,8 +34,6 @@ def average_cmd(args) -> int:
     if not str(args.output).endswith(".keras"):
         raise InputError(f"{args.output}: the averaged model's file name must end in .keras")
     check_output_path(args.output)
-    if len(args.models) < 2:
-        raise InputError("averaging needs at least two models")
     loaded = [load_model(m) for m in args.models]
     tasks = {m.task for m in loaded}
     if len(tasks) > 1:

@@ -61,12 +61,12 @@ def train_splice(args) -> int:
     from genorrn.models import LabellerConfig, config_of
     from genorrn.training import TrainConfig, train
 
-    if args.widen and not args.init_from:
-        from genorrn.errors import InputError
-
-        raise InputError("--widen needs --init-from (the model to grow)")  # before loading data
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
+    given = architecture_given(args)
+    init, extra = None, {}
+    if args.init_from or args.widen:  # option errors before any data is read
+        init, extra = starting_model(args, given, "splice")
     train_arrays = load_shards([Path(d) / "train.npz" for d in args.shards])
     if args.max_windows:
         train_arrays = {k: v[: args.max_windows] for k, v in train_arrays.items()}
@@ -84,17 +84,12 @@ def train_splice(args) -> int:
         mixed_precision=args.mixed_precision, lr_schedule=args.lr_schedule,
         keep_checkpoints=args.keep_checkpoints,
     )  # fmt: skip
-    given = architecture_given(args)
-    cfg.model = replace(cfg.model, **given)
+    cfg.model = config_of(init) if init is not None else replace(cfg.model, **given)
     classes = {1: SPLICE_CLASSES[1], 2: SPLICE_CLASSES[2]}
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    init, extra = None, {}
-    if args.init_from:
-        init, extra = starting_model(args, given, "splice")
-        cfg.model = config_of(init)
     state = train(train_arrays, validation, outdir, cfg, classes, "genorrn_splice",
                   resume=args.resume, log=log, init_weights=init, extra=extra)  # fmt: skip
     print(json.dumps({k: state[k] for k in ("epoch", "best", "best_epoch")}))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from genorrn.models.labeller import build_labeller, config_of
+from genorrn.models.labeller import config_of, float32_labeller
 
 
 def average_models(models: list[keras.Model], name: str | None = None) -> keras.Model:
@@ -26,12 +26,6 @@ def average_models(models: list[keras.Model], name: str | None = None) -> keras.
         if config_of(other) != config:
             raise ValueError(f"models {models[0].name!r} and {other.name!r} have different "
                              "architectures")  # fmt: skip
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        averaged = build_labeller(config, name=name or models[0].name)
-    finally:
-        keras.config.set_dtype_policy(policy)
     weights = [[np.asarray(w, np.float64) for w in m.get_weights()] for m in models]
-    averaged.set_weights([np.mean(ws, axis=0).astype(np.float32) for ws in zip(*weights)])
-    return averaged
+    mean = [np.mean(ws, axis=0) for ws in zip(*weights)]
+    return float32_labeller(config, mean, name or models[0].name)

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 import keras
+import numpy as np
 
 
 @dataclass
@@ -75,6 +76,19 @@ def build_labeller(config: LabellerConfig, name: str = "genorrn_labeller") -> ke
         config.num_classes, activation="softmax", dtype="float32", name="head"
     )(x)
     model = keras.Model(inputs, outputs, name=name)
+    return model
+
+
+def float32_labeller(config: LabellerConfig, weights: list, name: str) -> keras.Model:
+    """A float32 labeller (whatever the global dtype policy) holding ``weights``: inference
+    files are saved in float32, also after mixed-precision training."""
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        model = build_labeller(config, name=name)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    model.set_weights([np.asarray(w, np.float32) for w in weights])
     return model
 
 
