@@ -217,3 +217,43 @@ def test_plot_region_png_and_svg(tiny_model, example, tmp_path):
         assert result.returncode == 0, result.stderr
         head = out.read_bytes()[:200]
         assert head.startswith(b"\x89PNG") if suffix == "png" else b"<svg" in out.read_bytes()[:2000]
+
+
+def _weighted_sites(arrays, core, context):
+    """(strand, forward position, label) of every weighted site position of shard arrays."""
+    width = core + 2 * context
+    found = set()
+    for start, strand, label, weight in zip(arrays["start"], arrays["strand"], arrays["label"],
+                                            arrays["weight"]):  # fmt: skip
+        for j in np.flatnonzero(weight.astype(bool) & (label > 0)):
+            k = j if strand == "+" else width - 1 - j
+            found.add((str(strand), int(start) - context + int(k), int(label[j])))
+    return found
+
+
+def test_window_offset_retiles_the_same_sites():
+    """--offset shifts where windows start but labels every annotated site exactly as before."""
+    from genorrn.data.splice import collect_windows
+    from genorrn.errors import InputError
+    from genorrn.io import Genome, read_annotation
+    from genorrn.regions import parse_region
+
+    genome, annotation = Genome(EXAMPLE_FA), read_annotation(EXAMPLE_GFF)
+    splits = {"train": [parse_region(RECORD)]}
+    plain = collect_windows(genome, annotation, "train", splits, core=1000, context=100)
+    shifted = collect_windows(genome, annotation, "train", splits, core=1000, context=100,
+                              offset=500)  # fmt: skip
+    sites = _weighted_sites(plain, 1000, 100)
+    assert len(sites) > 50
+    assert _weighted_sites(shifted, 1000, 100) == sites
+    assert {s % 1000 for s in plain["start"]} != {s % 1000 for s in shifted["start"]}
+    assert json.loads(str(shifted["summary"]))["offset"] == 500
+    with pytest.raises(InputError, match="offset 1000"):
+        collect_windows(genome, annotation, "train", splits, core=1000, offset=1000)
+
+
+def test_window_offset_out_of_range_is_refused(example, tmp_path):
+    result = run_cli("data", "splice", str(example), str(EXAMPLE_GFF), "-o", str(tmp_path / "s"),
+                     "--offset", "1500")  # fmt: skip
+    assert_one_line_error(result, "--offset 1500")
+    assert not (tmp_path / "s").exists()

@@ -42,6 +42,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--core", type=int, default=1500, help="labelled positions per window (1500)")
     p.add_argument("--context", type=int, default=200,
                    help="unlabelled sequence context on each side of a window (200)")
+    p.add_argument("--offset", type=int, default=0,
+                   help="start each gene body's tiling this many positions earlier, 0 <= OFFSET "
+                        "< CORE (0); a second shard set with --offset CORE/2 is training-set "
+                        "augmentation: 'train splice' takes both folders")
     add_chr_prefix_option(p)
     p.set_defaults(func=splice)
 
@@ -110,6 +114,10 @@ def splice(args) -> int:
     from genorrn.pretrained import sha256
     from genorrn.regions import parse_region
 
+    if not 0 <= args.offset < args.core:
+        from genorrn.errors import InputError
+
+        raise InputError(f"--offset {args.offset} must be in [0, --core={args.core})")
     outdir = Path(args.outdir)
     if not outdir.exists():
         check_output_path(outdir)  # parent must exist and be writable
@@ -129,7 +137,7 @@ def splice(args) -> int:
     only = [parse_region(r) for r in args.only_region] if args.only_region else None
     shards = {
         name: collect_windows(genome, annotation, name, splits, core=args.core,
-                              context=args.context, only=only)
+                              context=args.context, only=only, offset=args.offset)
         for name in ("train", "validation", "test")
     }  # fmt: skip
     summaries = [json.loads(str(arrays["summary"])) for arrays in shards.values()]

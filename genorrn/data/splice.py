@@ -8,7 +8,10 @@ one of its regions (a gene that spans a boundary belongs to neither side and is 
 Windows are written in **transcript orientation** (minus-strand windows are reverse
 complemented, labels reversed): ``core`` positions tile the gene bodies of one strand, with
 ``context`` positions of real sequence on each side (zero padding beyond the split region, so
-no sequence of another split leaks in). Arrays in a shard (``.npz``):
+no sequence of another split leaks in). ``offset`` shifts the tiling: each gene body is tiled
+from ``offset`` positions before its start (clipped to the split region), so a second shard set
+built with e.g. ``offset = core // 2`` puts every site at another place in its window and gives
+the LSTMs other contexts (training-set augmentation; the labels are the same). Arrays in a shard (``.npz``):
 
 * ``seq``     uint8 ``(n, core + 2*context)`` ASCII letters, 0 = padding;
 * ``label``   uint8, classes above;
@@ -108,8 +111,11 @@ def iter_windows(
     core: int,
     context: int,
     only: list[Region] | None = None,
+    offset: int = 0,
 ) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(chrom, core_start, strand, seq, label, weight)`` windows of one split."""
+    if not 0 <= offset < core:
+        raise InputError(f"window offset {offset} must be in [0, core={core})")
     width = core + 2 * context
     for region in split:
         region = check_region(region, genome.lengths, str(genome.path))
@@ -118,7 +124,7 @@ def iter_windows(
             lab = strand_labels(annotation, chrom, strand, length, split, all_splits)
             for lo, hi in mask_intervals(lab.in_gene[region.start : region.end]):
                 lo, hi = lo + region.start, hi + region.start
-                for start in range(lo, hi, core):
+                for start in range(max(lo - offset, region.start), hi, core):
                     if only and not any(
                         o.chrom == chrom and o.start <= start < (o.end or length) for o in only
                     ):
@@ -150,11 +156,12 @@ def collect_windows(
     core: int = 1500,
     context: int = 200,
     only: list[Region] | None = None,
+    offset: int = 0,
 ) -> dict[str, np.ndarray]:
     """All windows of one split as shard arrays (empty arrays when the split has no genes);
     ``arrays["summary"]`` is a JSON string with counts."""
     rows = list(
-        iter_windows(genome, annotation, splits[split_name], splits, core, context, only)
+        iter_windows(genome, annotation, splits[split_name], splits, core, context, only, offset)
     )
     width = core + 2 * context
     if rows:
@@ -171,6 +178,7 @@ def collect_windows(
         "windows": len(rows),
         "core": core,
         "context": context,
+        "offset": offset,
         "positions": int(counted.sum()),
         "acceptors": int((label[counted] == ACCEPTOR).sum()),
         "donors": int((label[counted] == DONOR).sum()),
