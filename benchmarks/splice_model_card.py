@@ -1,9 +1,10 @@
 """Install a trained splice model into models/ with its model card (JSON + Markdown).
 
-    python benchmarks/splice_model_card.py TRAIN_DIR SHARD_DIR --name splice-athaliana-v1 \
-        --command "genorrn train splice …" [--hardware "…"]
+    python benchmarks/splice_model_card.py TRAIN_DIR SHARD_DIR [SHARD_DIR …] \
+        --name splice-athaliana-v1 --command "genorrn train splice …" [--hardware "…"]
 
-Reads TRAIN_DIR/{model.keras,train_config.json,state.json}, SHARD_DIR/manifest.json and, when
+Reads TRAIN_DIR/{model.keras,train_config.json,state.json}, SHARD_DIR/manifest.json (every
+shard folder the model was trained on, e.g. a second tiling built with --offset) and, when
 present, benchmarks/results/{splice_accuracy,streaming_throughput,streaming_memory}.json.
 """
 
@@ -41,7 +42,7 @@ def _other_setting(name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("train_dir", type=Path)
-    parser.add_argument("shard_dir", type=Path)
+    parser.add_argument("shard_dirs", type=Path, nargs="+", metavar="shard_dir")
     parser.add_argument("--name", default="splice-athaliana-v1")
     parser.add_argument("--command", required=True, help="the training command, verbatim")
     parser.add_argument("--hardware", default=None)
@@ -58,7 +59,11 @@ def main() -> None:
     shutil.copyfile(args.train_dir / "model.keras", weights)
     train_config = json.loads((args.train_dir / "train_config.json").read_text())
     state = json.loads((args.train_dir / "state.json").read_text())
-    manifest = json.loads((args.shard_dir / "manifest.json").read_text())
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in args.shard_dirs]
+    manifest = manifests[0]
+    if any((m["genome"]["sha256"], m["annotation"]["sha256"])
+           != (manifest["genome"]["sha256"], manifest["annotation"]["sha256"]) for m in manifests):
+        sys.exit("the shard folders were built from different genomes or annotations")
     digest = sha256(weights)
     setting = {"chunk_size": args.chunk_size, "flank": args.flank}
     accuracy = _result("splice_accuracy", digest)
@@ -100,6 +105,10 @@ def main() -> None:
             "labels": "0 neither, 1 acceptor (first base of downstream exon), 2 donor (last base "
             "of upstream exon), transcripts with >= 2 exons, all isoforms, transcript strand",
             "splits": manifest["splits"],
+            "training_tilings": [
+                {"shards": str(d), "offset": m["splits"][0].get("offset", 0), "train": m["splits"][0]}
+                for d, m in zip(args.shard_dirs, manifests)
+            ],
             "split_rule": "by coordinate; genes spanning a boundary excluded; the test region is "
             "never used for training or model selection",
         },
@@ -136,6 +145,7 @@ def main() -> None:
             "sha256": parent["weights"]["sha256"],
             "command": parent["training"]["command"],
             "wall_time_s": parent["training"]["wall_time_s"],
+            "initialised_from": parent["training"].get("initialised_from"),
         }
     (models / f"{args.name}.card.json").write_text(json.dumps(card, indent=2) + "\n")
     (models / f"{args.name}.md").write_text(markdown(card))
@@ -170,6 +180,13 @@ def markdown(card: dict) -> str:
     for s in card["data"]["splits"]:
         lines.append(f"| {s['split']} | {', '.join(s['regions'])} | {s['windows']} | "
                      f"{s['positions']} | {s['acceptors']} | {s['donors']} |")  # fmt: skip
+    tilings = card["data"].get("training_tilings", [])
+    if len(tilings) > 1:
+        lines += ["", "Trained on the train split tiled more than once (same genes and sites, "
+                  "windows shifted by `genorrn data splice --offset`; validation likewise):", ""]
+        for t in tilings:
+            lines.append(f"* offset {t['offset']}: {t['train']['windows']} train windows "
+                         f"(`{t['shards']}`)")
     t = card["training"]
     lines += [
         "",
@@ -182,8 +199,10 @@ def markdown(card: dict) -> str:
     ]
     if "initialised_from" in t:
         p = t["initialised_from"]
-        lines.append(f"* initialised from `{p['model']}` (sha256 `{p['sha256']}`; its training: "
-                     f"`{p['command']}`, {p['wall_time_s']} s)")  # fmt: skip
+        while p:
+            lines.append(f"* initialised from `{p['model']}` (sha256 `{p['sha256']}`; its "
+                         f"training: `{p['command']}`, {p['wall_time_s']} s)")  # fmt: skip
+            p = p.get("initialised_from")
     lines += [
         "",
         "## Metrics (benchmarks/splice_accuracy.py)",

@@ -73,10 +73,12 @@ def predict_to_files(
     fmt: str = "bigwig",
     threshold: float = 0.5,
     progress: Callable[[int], None] | None = None,
+    zoom_levels: int = 0,
 ) -> dict[str, int]:
     """Predict both strands of ``regions`` and write the tracks and the sites BED.
 
     All files appear together at the end (temporary names, then renames) or not at all.
+    ``zoom_levels``: bigWig zoom summaries (see ``write_bigwig``; 0 = none).
     """
     paths = output_paths(prefix, fmt)
     for path in paths.values():
@@ -99,7 +101,7 @@ def predict_to_files(
                 column = list(SITE_CHANNELS).index(site)
                 blocks = (b for e in entries if e.strand == strand for b in _blocks(e, column))
                 if fmt == "bigwig":
-                    write_bigwig(path, sizes, blocks)
+                    write_bigwig(path, sizes, blocks, zoom_levels)
                 else:
                     write_bedgraph(path, blocks)
             rows = _sites(entries, threshold)
@@ -155,7 +157,9 @@ def evaluate(
 
 
 
-def merge_parts(part_prefixes: list[str], prefix: str | os.PathLike, fmt: str = "bigwig") -> dict:
+def merge_parts(
+    part_prefixes: list[str], prefix: str | os.PathLike, fmt: str = "bigwig", zoom_levels: int = 0
+) -> dict:
     """Merge the outputs of several ``predict splice --region`` runs (e.g. scattered over
     chromosome chunks) into one file per class and strand plus one sites BED.
 
@@ -207,7 +211,7 @@ def merge_parts(part_prefixes: list[str], prefix: str | os.PathLike, fmt: str = 
             if key == ("sites", ""):
                 continue
             if fmt == "bigwig":
-                write_bigwig(path, list(sizes.items()), blocks(key))
+                write_bigwig(path, list(sizes.items()), blocks(key), zoom_levels)
             else:
                 write_bedgraph(path, blocks(key))
         order = {chrom: i for i, chrom in enumerate(sizes)}

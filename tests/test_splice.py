@@ -196,7 +196,8 @@ def test_scattered_parts_merge_to_the_whole(tiny_model, example, tmp_path):
     whole = tmp_path / "whole"
     assert run_cli("predict", "splice", str(example), "-o", str(whole), "--model",
                    str(tiny_model), "--threshold", "0.34").returncode == 0  # fmt: skip
-    result = run_cli("data", "merge-splice", *parts, "-o", str(tmp_path / "merged"))
+    result = run_cli("data", "merge-splice", *parts, "-o", str(tmp_path / "merged"),
+                     "--zoom-levels", "4")  # fmt: skip
     assert result.returncode == 0, result.stderr
     for name in ("acceptor.plus", "donor.minus"):
         merged = pyBigWig.open(str(tmp_path / f"merged.{name}.bw"))
@@ -205,8 +206,20 @@ def test_scattered_parts_merge_to_the_whole(tiny_model, example, tmp_path):
         np.testing.assert_allclose(
             merged.values(RECORD, 0, 100_000), reference.values(RECORD, 0, 100_000), atol=1e-3
         )
+        # zoom summaries only where asked for (default off: memory stays flat)
+        assert reference.header()["nLevels"] == 0 and merged.header()["nLevels"] > 0
+        np.testing.assert_allclose(merged.stats(RECORD, 0, 100_000, type="mean", nBins=10),
+                                   reference.stats(RECORD, 0, 100_000, type="mean", nBins=10),
+                                   atol=1e-2)  # zoom bins are coarser than 10 kb  # fmt: skip
     merged_sites = (tmp_path / "merged.sites.bed").read_text().splitlines()
     assert len(merged_sites) == len((tmp_path / "whole.sites.bed").read_text().splitlines())
+
+
+def test_zoom_levels_out_of_range_is_refused(tiny_model, example, tmp_path):
+    result = run_cli("predict", "splice", str(example), "-o", str(tmp_path / "ex"), "--model",
+                     str(tiny_model), "--zoom-levels", "11")  # fmt: skip
+    assert result.returncode == 2 and "--zoom-levels" in result.stderr
+    assert not list(tmp_path.glob("ex.*"))
 
 
 def test_plot_region_png_and_svg(tiny_model, example, tmp_path):

@@ -130,3 +130,11 @@ class Progress:
 
     def __exit__(self, *exc):
         self.bar.close()
+
+
+def add_zoom_option(parser) -> None:
+    """``--zoom-levels``: bigWig zoom summaries (off by default: they cost memory)."""
+    parser.add_argument("--zoom-levels", type=int, choices=range(11), default=0, metavar="N",
+                        help="bigWig zoom levels, 0-10 (0: none, memory stays flat; 10 as UCSC's "
+                        "bedGraphToBigWig writes, for fast whole-chromosome browser views at the "
+                        "cost of memory that grows with the genome)")

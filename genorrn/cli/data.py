@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from genorrn.cli.common import add_zoom_option
+
 
 def add_parsers(sub) -> None:
     """Register ``genorrn data sites`` and ``genorrn data splice``."""
@@ -58,6 +60,7 @@ def add_parsers(sub) -> None:
     p.add_argument("parts", nargs="+", metavar="PART_PREFIX", help="output prefix of each part")
     p.add_argument("-o", "--output", required=True, metavar="PREFIX", help="merged output prefix")
     p.add_argument("--format", choices=["bigwig", "bedgraph"], default="bigwig")
+    add_zoom_option(p)
     p.set_defaults(func=merge_splice)
 
 
@@ -165,7 +168,7 @@ def splice(args) -> int:
 def merge_splice(args) -> int:
     from genorrn.splice import merge_parts
 
-    print(json.dumps(merge_parts(args.parts, args.output, args.format)))
+    print(json.dumps(merge_parts(args.parts, args.output, args.format, args.zoom_levels)))
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from genorrn.cli.common import Progress, add_streaming_options
+from genorrn.cli.common import Progress, add_streaming_options, add_zoom_option
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL
 
 
@@ -30,6 +30,7 @@ def add_parsers(sub) -> None:
                    help="per-base score format (default: bigwig)")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="probability for a site to be written to PREFIX.sites.bed (0.5)")
+    add_zoom_option(p)
     add_streaming_options(p)
     p.set_defaults(func=predict_splice)
 
@@ -54,7 +55,8 @@ def predict_splice(args) -> int:
     total = 2 * sum(r.end - r.start for r in regions)
     with Progress(total, "predict splice") as bar:
         summary = predict_to_files(predictor, genome, regions, args.output, args.format,
-                                   args.threshold, progress=bar.update)  # fmt: skip
+                                   args.threshold, progress=bar.update,
+                                   zoom_levels=args.zoom_levels)  # fmt: skip
     summary["nt_per_s"] = round(bar.rate)
     print(json.dumps(summary), file=sys.stderr)
     return 0

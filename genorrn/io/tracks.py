@@ -42,7 +42,9 @@ def write_bigwig(
 
     ``zoom_levels`` defaults to 0: libBigWig keeps zoom summaries of the whole file in memory
     (measured: 470 MB for 30 Mb of per-base values vs 100 MB without), so memory would grow with
-    the genome. Files without zoom levels are valid; browsers summarise the base data instead.
+    the genome. Files without zoom levels are valid; browsers summarise the base data instead,
+    which is slow for whole-chromosome views: ask for zoom levels (e.g. 10, as UCSC's
+    ``bedGraphToBigWig`` writes) where the memory is there, or add them to a merged file.
     """
     import numpy as np
     import pyBigWig

@@ -53,5 +53,7 @@ rule splice_merge_predictions:
     params:
         parts=predict_part_prefixes,
         prefix=lambda wildcards, output: output[0].removesuffix(".acceptor.plus.bw"),
+        zoom=config["splice"]["predict"].get("zoom_levels", 0),
     shell:
-        "genorrn data merge-splice {params.parts:q} -o {params.prefix:q} > {log:q} 2>&1"
+        "genorrn data merge-splice {params.parts:q} -o {params.prefix:q}"
+        " --zoom-levels {params.zoom} > {log:q} 2>&1"
