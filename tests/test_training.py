@@ -75,8 +75,11 @@ def test_init_from_options(tmp_path):
     base = ["train", "splice", str(shards), "-o", str(tmp_path / "out"), "--init-from", str(model)]
     assert_one_line_error(run_cli(*base, "--units", "8"), "need --widen")
     assert_one_line_error(run_cli(*base, "--widen"), "--widen needs at least one of")
-    result = run_cli(*base, "--widen", "--units", "6", "--epochs", "2", "--batch-size", "3",
-                     "--keep-checkpoints")  # fmt: skip
+    assert_one_line_error(run_cli(*base, "--dropout", "0.2"), "need --widen")
+    bad = run_cli(*base, "--widen", "--dropout", "1.5")
+    assert bad.returncode == 2 and "a dropout rate is in [0, 1)" in bad.stderr
+    result = run_cli(*base, "--widen", "--units", "6", "--dropout", "0.2", "--epochs", "2",
+                     "--batch-size", "3", "--keep-checkpoints")  # fmt: skip
     assert result.returncode == 0, result.stderr
     # --keep-checkpoints: one float32 inference model per epoch, loadable as a splice model
     from genorrn.pretrained import load_model
@@ -86,4 +89,5 @@ def test_init_from_options(tmp_path):
     assert load_model(tmp_path / "out" / "epoch_002.keras", task="splice").keras.count_params()
     config = json.loads((tmp_path / "out" / "train_config.json").read_text())
     assert config["model"]["lstm_units"] == [6] and config["model"]["conv_filters"] == 4
+    assert config["model"]["dropout"] == 0.2
     assert config["init_from"]["widened"] and len(config["init_from"]["sha256"]) == 64

@@ -12,6 +12,16 @@ def int_list(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x]
 
 
+def dropout_rate(text: str) -> float:
+    """argparse type for a dropout rate in [0, 1)."""
+    import argparse
+
+    rate = float(text)
+    if not 0.0 <= rate < 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: a dropout rate is in [0, 1)")
+    return rate
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``K/N`` (the K-th of N shards, 1 <= K <= N) → ``(K, N)``; a one-line error otherwise."""
     from genorrn.errors import InputError
@@ -54,7 +64,8 @@ def add_streaming_options(
 
 #: architecture options of the trainers → the LabellerConfig fields they set
 ARCHITECTURE_OPTIONS = {"units": "lstm_units", "conv_filters": "conv_filters",
-                        "conv_kernel": "conv_kernel", "conv_layers": "conv_layers"}  # fmt: skip
+                        "conv_kernel": "conv_kernel", "conv_layers": "conv_layers",
+                        "dropout": "dropout"}  # fmt: skip
 
 
 def architecture_given(args, options: dict = ARCHITECTURE_OPTIONS) -> dict:

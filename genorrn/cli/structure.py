@@ -9,10 +9,10 @@ from itertools import islice
 from pathlib import Path
 
 from genorrn.cli.common import (
-    ARCHITECTURE_OPTIONS,
     add_init_options,
     add_streaming_options,
     architecture_given,
+    dropout_rate,
     int_list,
     parse_shard,
     shard_bounds,
@@ -221,7 +221,8 @@ def add_train(sub) -> None:
     p.add_argument("--conv-filters", type=int, help="conv filters, 0 = none (64)")
     p.add_argument("--conv-kernel", type=int, help="conv kernel width, odd (11)")
     p.add_argument("--conv-layers", type=int, help="conv layers (2)")
-    p.add_argument("--dropout", type=float, help="dropout before LSTMs (0.25)")
+    p.add_argument("--dropout", type=dropout_rate,
+                   help="dropout before each LSTM layer, training only (0.25)")
     p.add_argument("--epochs", type=int, default=20, help="maximum epochs (20)")
     p.add_argument("--batch-size", type=int, default=32, help="chains per batch (32)")
     p.add_argument("--learning-rate", type=float, default=2e-3, help="Adam learning rate (2e-3)")
@@ -279,7 +280,7 @@ def train_structure_cmd(args) -> int:
 
     outdir = Path(args.outdir)
     check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
-    given = architecture_given(args, ARCHITECTURE_OPTIONS | {"dropout": "dropout"})
+    given = architecture_given(args)
     cfg = StructureTrainConfig(
         model=replace(structure_config(), **given),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,

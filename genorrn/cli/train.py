@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-from genorrn.cli.common import add_init_options, architecture_given, int_list, starting_model
+from genorrn.cli.common import (
+    add_init_options,
+    architecture_given,
+    dropout_rate,
+    int_list,
+    starting_model,
+)
 
 
 def add_parsers(sub) -> None:
@@ -24,6 +30,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--conv-filters", type=int, help="conv front-end filters, 0 = none (48)")
     p.add_argument("--conv-kernel", type=int, help="conv kernel width, odd (11)")
     p.add_argument("--conv-layers", type=int, help="conv front-end layers (2)")
+    p.add_argument("--dropout", type=dropout_rate,
+                   help="dropout before each LSTM layer, training only (0); with --init-from "
+                   "it needs --widen like the other architecture options")
     p.add_argument("--epochs", type=int, default=12, help="maximum epochs (12)")
     p.add_argument("--batch-size", type=int, default=128, help="windows per batch (128)")
     p.add_argument("--learning-rate", type=float, default=4e-3, help="Adam learning rate (4e-3)")
