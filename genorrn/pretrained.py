@@ -23,7 +23,7 @@ from genorrn.io.checksums import sha256  # noqa: F401  (re-exported for the CLI 
 CARD_SUFFIX = ".card.json"
 
 #: the shipped models used when no --model is given
-DEFAULT_SPLICE_MODEL = "splice-athaliana-v2"
+DEFAULT_SPLICE_MODEL = "splice-athaliana-v3"
 DEFAULT_STRUCTURE_MODEL = "structure-q8-v1"
 
 
