@@ -11,7 +11,9 @@ complemented, labels reversed): ``core`` positions tile the gene bodies of one s
 no sequence of another split leaks in). ``offset`` shifts the tiling: each gene body is tiled
 from ``offset`` positions before its start (clipped to the split region), so a second shard set
 built with e.g. ``offset = core // 2`` puts every site at another place in its window and gives
-the LSTMs other contexts (training-set augmentation; the labels are the same). Arrays in a shard (``.npz``):
+the LSTMs other contexts (training-set augmentation; the labels are the same).
+
+Arrays in a shard (``.npz``):
 
 * ``seq``     uint8 ``(n, core + 2*context)`` ASCII letters, 0 = padding;
 * ``label``   uint8, classes above;
