@@ -68,10 +68,10 @@ ARCHITECTURE_OPTIONS = {"units": "lstm_units", "conv_filters": "conv_filters",
                         "dropout": "dropout"}  # fmt: skip
 
 
-def architecture_given(args, options: dict = ARCHITECTURE_OPTIONS) -> dict:
+def architecture_given(args) -> dict:
     """The LabellerConfig fields set on the command line (architecture options default None,
     so that ``--init-from`` can tell 'not given' from 'given the default')."""
-    return {field: getattr(args, option) for option, field in options.items()
+    return {field: getattr(args, option) for option, field in ARCHITECTURE_OPTIONS.items()
             if getattr(args, option) is not None}  # fmt: skip
 
 

@@ -112,15 +112,12 @@ def sites(args) -> int:
 def splice(args) -> int:
     from pathlib import Path
 
-    from genorrn.data.splice import collect_windows, split_regions, write_shard
+    from genorrn.data.splice import check_offset, collect_windows, split_regions, write_shard
     from genorrn.io.outputs import atomic_output, check_output_path
     from genorrn.pretrained import sha256
     from genorrn.regions import parse_region
 
-    if not 0 <= args.offset < args.core:
-        from genorrn.errors import InputError
-
-        raise InputError(f"--offset {args.offset} must be in [0, --core={args.core})")
+    check_offset(args.offset, args.core)  # before anything is read
     outdir = Path(args.outdir)
     if not outdir.exists():
         check_output_path(outdir)  # parent must exist and be writable

@@ -105,6 +105,12 @@ def mask_intervals(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
+def check_offset(offset: int, core: int) -> None:
+    """A tiling offset is in ``[0, core)``; a one-line error otherwise."""
+    if not 0 <= offset < core:
+        raise InputError(f"--offset {offset} must be in [0, --core={core})")
+
+
 def iter_windows(
     genome: Genome,
     annotation: Annotation,
@@ -116,8 +122,7 @@ def iter_windows(
     offset: int = 0,
 ) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(chrom, core_start, strand, seq, label, weight)`` windows of one split."""
-    if not 0 <= offset < core:
-        raise InputError(f"window offset {offset} must be in [0, core={core})")
+    check_offset(offset, core)
     width = core + 2 * context
     for region in split:
         region = check_region(region, genome.lengths, str(genome.path))
