@@ -33,6 +33,7 @@ def add_parsers(sub) -> None:
     add_zoom_option(p)
     add_streaming_options(p)
     p.set_defaults(func=predict_splice)
+    add_variants_parser(sub)
 
 
 def predict_splice(args) -> int:
@@ -58,6 +59,73 @@ def predict_splice(args) -> int:
                                    args.threshold, progress=bar.update,
                                    zoom_levels=args.zoom_levels)  # fmt: skip
     summary["nt_per_s"] = round(bar.rate)
+    print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def add_variants_parser(sub) -> None:
+    from genorrn.variants import DEFAULT_DISTANCE, DEFAULT_TILE, FIELDS, MAX_DISTANCE
+
+    p = sub.add_parser(
+        "variants",
+        help="score VCF variants for splicing changes (SpliceAI-style delta scores)",
+        description="Score every ALT allele of a VCF for gains and losses of acceptor and "
+        "donor sites within --distance of the variant, on each overlapping gene's strand "
+        "(-A) or on both strands, and write the VCF back with every header line and record "
+        f"kept and one INFO field {FIELDS} per ALT x gene (SpliceAI's layout; delta scores "
+        "0-1 rounded to 2 decimals, positions relative to POS on the forward strand). Records "
+        "that cannot be scored (symbolic or '*' ALT, ALT not A/C/G/T, REF not matching the "
+        "genome, contig not in the FASTA, outside every gene with -A) are written unchanged "
+        "and counted in the summary on stderr. The VCF may be unsorted, plain or gzip/bgzip, "
+        "or '-' (standard input, read once); the genome must be an indexable FASTA file.",
+    )
+    p.add_argument("input", metavar="INPUT.vcf[.gz]", help="VCF to score, or - for standard input")
+    p.add_argument("-R", "--reference", required=True, metavar="GENOME.fa",
+                   help="genome FASTA (plain or bgzip; lowercase accepted)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT.vcf[.gz]",
+                   help="output VCF: .vcf.gz is bgzipped with a tabix index, - writes to "
+                   "standard output")
+    p.add_argument("-A", "--annotation", metavar="GTF|GFF3",
+                   help="genes and strands from this annotation (plain or gzip); without it "
+                   "both strands are scored and SYMBOL is .:+ or .:-")
+    p.add_argument("-D", "--distance", type=int, default=DEFAULT_DISTANCE, metavar="N",
+                   help=f"largest gain/loss sought within N positions of the variant "
+                   f"(default {DEFAULT_DISTANCE}, at most {MAX_DISTANCE})")
+    p.add_argument("-M", "--mask", action="store_true",
+                   help="SpliceAI masking (needs -A): a gain at an annotated site of the gene and "
+                   "a loss at a position that is not one count 0")
+    p.add_argument("--model", default=DEFAULT_SPLICE_MODEL, metavar="NAME|PATH",
+                   help=f"splice model name or .keras path (default: {DEFAULT_SPLICE_MODEL})")
+    p.add_argument("--chr-prefix", choices=["add", "strip"],
+                   help="add or strip a 'chr' prefix on the VCF's contig names to match the "
+                   "FASTA (the output keeps the VCF's names)")
+    p.add_argument("--info-id", default="genorrn", metavar="ID",
+                   help="INFO field name (default genorrn; SpliceAI makes the output a drop-in "
+                   "for tools that read SpliceAI's field)")
+    p.add_argument("--strict", action="store_true",
+                   help="stop with an error at a REF that does not match the genome (default: "
+                   "count it and write the record unscored)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_TILE, metavar="N",
+                   help=f"reference tile: the reference is predicted in tiles of N positions "
+                   f"shared by nearby variants (default {DEFAULT_TILE})")
+    p.add_argument("--flank", type=int, default=None, metavar="N",
+                   help="context predicted before and after every scored window (forward "
+                   "warm-up and backward lookahead; default: the model card's streaming flank, "
+                   "which keeps scores within the engine's own streaming error)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="lanes per model call (default: the model card's)")
+    p.set_defaults(func=predict_variants)
+
+
+def predict_variants(args) -> int:
+    from genorrn.vcf_scoring import score_vcf
+
+    summary = score_vcf(
+        args.input, args.reference, args.output, model=args.model, annotation=args.annotation,
+        distance=args.distance, mask=args.mask, chr_prefix=args.chr_prefix,
+        info_id=args.info_id, strict=args.strict, tile=args.chunk_size, context=args.flank,
+        batch_size=args.batch_size,
+    )
     print(json.dumps(summary), file=sys.stderr)
     return 0
 

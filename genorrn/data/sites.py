@@ -40,3 +40,11 @@ def intron_motifs(genome: Genome, annotation: Annotation) -> Counter:
         seq = genome.fetch(chrom, start, end, strand).upper()
         motifs[f"{seq[:2]}-{seq[-2:]}"] += 1
     return motifs
+
+
+def intron_dinucleotide(site: Site) -> tuple[int, int]:
+    """Forward-strand 0-based positions of the intron dinucleotide next to ``site``: the GT
+    after a donor (+1/+2) or the AG before an acceptor (-2/-1), in transcript orientation."""
+    if site.kind == "donor":
+        return (site.pos + 1, site.pos + 2) if site.strand == "+" else (site.pos - 2, site.pos - 1)
+    return (site.pos - 2, site.pos - 1) if site.strand == "+" else (site.pos + 1, site.pos + 2)

@@ -72,6 +72,12 @@ class Gene:
     start: int
     end: int
     transcripts: list[Transcript] = field(default_factory=list)
+    name: str = ""  # gene symbol (GFF3 Name/gene, GTF gene_name/gene); "" when none is given
+
+    @property
+    def symbol(self) -> str:
+        """The gene's symbol, else its ID."""
+        return self.name or self.id
 
 
 @dataclass
@@ -102,9 +108,7 @@ class Annotation:
         """A copy with ``chr`` added to (``"add"``) or stripped from (``"strip"``) every name."""
 
         def rename(name: str) -> str:
-            if action == "add":
-                return name if name.startswith("chr") else "chr" + name
-            return name[3:] if name.startswith("chr") else name
+            return chrom_prefix(name, action)
 
         transcripts = {
             k: Transcript(t.id, t.gene_id, rename(t.chrom), t.strand, t.exons, t.biotype)
@@ -112,9 +116,18 @@ class Annotation:
         }
         genes = {}
         for k, g in self.genes.items():
-            genes[k] = Gene(g.id, rename(g.chrom), g.strand, g.start, g.end)
+            genes[k] = Gene(g.id, rename(g.chrom), g.strand, g.start, g.end, name=g.name)
             genes[k].transcripts = [transcripts[t.id] for t in g.transcripts]
         return Annotation(self.path, genes, transcripts)
+
+
+def chrom_prefix(name: str, action: str | None) -> str:
+    """``name`` with ``chr`` added (``"add"``) or stripped (``"strip"``); as is for ``None``."""
+    if action == "add":
+        return name if name.startswith("chr") else "chr" + name
+    if action == "strip":
+        return name[3:] if name.startswith("chr") else name
+    return name
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -193,6 +206,7 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None) -> Annotati
     tx_name: dict[str, str] = {}  # key -> transcript id reported
     tx_biotype: dict[str, str] = {}
     gene_extent: dict[str, tuple[str, str, int, int]] = {}
+    gene_name: dict[str, str] = {}  # gene key -> symbol
     gff_features: dict[str, tuple[str, dict[str, str]]] = {}  # ID -> type, attrs (GFF3)
     gff_exon_parents: list[tuple[str, str, str, int, int]] = []
     n_exon_lines = 0
@@ -218,6 +232,8 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None) -> Annotati
             if fmt == "gtf":
                 attrs = _gtf_attributes(attr_text)
                 gene_id = attrs.get("gene_id", "")
+                if gene_id and (attrs.get("gene_name") or attrs.get("gene")):
+                    gene_name.setdefault(gene_id, attrs.get("gene_name") or attrs["gene"])
                 if ftype == "gene" and gene_id:
                     gene_extent[gene_id] = (chrom, strand, start, end)
                 elif ftype in ("transcript", "exon") and attrs.get("transcript_id"):
@@ -236,6 +252,8 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None) -> Annotati
                     gff_features[fid] = (ftype, attrs)
                     if ftype in _GENE_TYPES:
                         gene_extent[_strip_ncbi(fid, "gene-")] = (chrom, strand, start, end)
+                        if attrs.get("Name") or attrs.get("gene"):
+                            gene_name[_strip_ncbi(fid, "gene-")] = attrs.get("Name") or attrs["gene"]
                 if ftype == "exon":
                     n_exon_lines += 1
                     for parent in attrs.get("Parent", "").split(","):
@@ -281,6 +299,8 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None) -> Annotati
     for gene_key, (chrom, strand, start, end) in gene_extent.items():
         if gene_key not in genes and strand in "+-":
             genes[gene_key] = Gene(gene_key, chrom, strand, start, end)
+    for gene_key, gene in genes.items():
+        gene.name = gene_name.get(gene_key, "")
     return Annotation(path, genes, transcripts)
 
 

@@ -1,0 +1,138 @@
+"""VCF input and output through pysam (``VariantFile``): plain, gzip or bgzip; ``-`` for pipes.
+
+* :func:`open_vcf` opens a VCF (or BCF) for streaming, or standard input for ``-``, and turns
+  htslib's failures into one-line :class:`~genorrn.errors.InputError` messages.
+* :func:`add_info_field` declares an INFO field (``Number=.``, ``Type=String``) in a header.
+* :class:`VcfWriter` writes records to standard output (``-``), a plain ``.vcf``, or a bgzipped
+  ``.vcf.gz`` with a tabix index. Files are written under a temporary name and renamed at the
+  end, so a failed run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from genorrn.errors import InputError, OutputError
+from genorrn.io.outputs import check_output_path
+
+
+def open_vcf(path: str | os.PathLike):
+    """Open a VCF/BCF for reading (``-``: standard input); one-line errors for bad files."""
+    import pysam
+
+    name = str(path)
+    if name != "-":
+        source = Path(name)
+        if not source.exists():
+            raise InputError(f"{source}: VCF file not found")
+        if source.is_dir():
+            raise InputError(f"{source}: is a folder, expected a VCF file")
+        if source.stat().st_size == 0:
+            raise InputError(f"{source}: VCF file is empty")
+    shown = "standard input" if name == "-" else name
+    saved = os.dup(2)  # htslib prints its own complaints to stderr before raising
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                vcf = pysam.VariantFile(name, "r")
+            except (OSError, ValueError) as exc:
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+                raise InputError(f"{shown}: not a readable VCF file ({detail}); a VCF needs "
+                                 "'##fileformat=VCF…' and a '#CHROM' header line") from None
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    if vcf.format not in ("VCF", "BCF"):
+        vcf.close()
+        raise InputError(f"{shown}: not a VCF file (found {vcf.format})")
+    return vcf
+
+
+def add_info_field(header, info_id: str, description: str) -> None:
+    """Declare INFO/``info_id`` (Number=., Type=String); refuse one the input already has."""
+    if info_id in header.info:
+        raise InputError(f"the input VCF already has an INFO/{info_id} field; remove it "
+                         "(bcftools annotate -x INFO/…) or choose another --info-id")  # fmt: skip
+    description = description.replace('"', "'")
+    header.add_line(f'##INFO=<ID={info_id},Number=.,Type=String,Description="{description}">')
+    if "END" not in header.info:
+        # pysam writes INFO/END into every record with a symbolic ALT (the end its REF implies)
+        # and needs the header line for it before the first record is written
+        header.add_line('##INFO=<ID=END,Number=1,Type=Integer,Description="Stop position of the '
+                        'interval">')  # fmt: skip
+
+
+def output_mode(path: str) -> str:
+    """pysam write mode for an output name: bgzip for ``.gz``/``.bgz``, BCF for ``.bcf``."""
+    if path == "-":
+        return "w"
+    if path.endswith((".vcf.gz", ".gz", ".bgz")):
+        return "wz"
+    if path.endswith(".bcf"):
+        return "wb"
+    return "w"
+
+
+class VcfWriter:
+    """Write records with ``header``; ``close()`` renames the finished file into place (and
+    tabix-indexes a ``.vcf.gz``); ``abort()`` removes the temporary file."""
+
+    def __init__(self, path: str, header):
+        import pysam
+
+        self.path = path
+        self.mode = output_mode(path)
+        self.index_warning = ""
+        if path == "-":
+            self.tmp = None
+            self.handle = pysam.VariantFile("-", self.mode, header=header)
+            return
+        target = check_output_path(path)
+        # hidden name beside the target, ending as the target does (tabix goes by the suffix)
+        suffix = "".join(target.suffixes[-2:]) if target.name.endswith(".vcf.gz") else target.suffix
+        self.tmp = target.with_name(f".{target.name.removesuffix(suffix)}.tmp-{os.getpid()}{suffix}")
+        try:
+            self.handle = pysam.VariantFile(str(self.tmp), self.mode, header=header)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write ({exc})") from None
+
+    def write(self, record) -> None:
+        self.handle.write(record)
+
+    def close(self) -> None:
+        """Finish the file: flush, index (``.gz``), rename into place."""
+        import pysam
+
+        self.handle.close()
+        if self.tmp is None:
+            sys.stdout.flush()
+            return
+        target = Path(self.path)
+        index = None
+        if self.mode == "wz":
+            try:
+                pysam.tabix_index(str(self.tmp), preset="vcf", force=True)
+                index = Path(f"{self.tmp}.tbi")
+            except (OSError, pysam.utils.SamtoolsError) as exc:
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
+                self.index_warning = (f"{target}: written without a tabix index ({detail}; is "
+                                      "the input sorted? bcftools sort, then tabix -p vcf)")
+        os.replace(self.tmp, target)
+        stale = Path(f"{target}.tbi")
+        if index is not None:
+            os.replace(index, stale)
+        elif stale.exists():
+            stale.unlink()  # an index of an older file of that name would be wrong now
+
+    def abort(self) -> None:
+        try:
+            self.handle.close()
+        except Exception:  # noqa: BLE001 - best effort while failing
+            pass
+        if self.tmp is not None:
+            for leftover in (self.tmp, Path(f"{self.tmp}.tbi")):
+                if leftover.exists():
+                    leftover.unlink()

@@ -1,0 +1,474 @@
+"""Variant effect scoring: SpliceAI-style delta scores through the streaming engine.
+
+For a variant at 0-based position ``p`` (first REF base), each ALT allele and each target
+(an annotated gene overlapping the variant, on that gene's strand; or both strands without an
+annotation), genorrn compares the acceptor and donor probabilities of the reference and the
+mutated sequence over the reference positions ``p - D … p + D`` (``D`` = ``distance``) and
+reports, as SpliceAI does,
+
+* ``DS_AG``/``DS_DG`` — the largest increase (gain) of the acceptor/donor probability,
+* ``DS_AL``/``DS_DL`` — the largest decrease (loss),
+* ``DP_*`` — where it happens, relative to ``p`` on the forward strand (negative = upstream
+  in chromosome coordinates).
+
+**Indel alignment** (SpliceAI's rule, generalised to any REF/ALT lengths): with
+``n = min(len(REF), len(ALT))``, the first ``n - 1`` bases pair up one to one; at the ``n``-th
+base an insertion's extra bases are pooled into one position (the maximum over the inserted
+bases and that base, as SpliceAI does for insertions); reference bases that a deletion removes
+get a mutated probability of 0 (so a deleted site shows as a loss); positions after the allele
+are shifted by ``len(ALT) - len(REF)``. Positions beyond a chromosome end contribute nothing.
+
+**Masking** (``mask=True``, needs an annotation): a gain at a position that is already an
+annotated site of that class in that gene counts 0, and so does a loss at a position that is
+not one. Masked positions count 0 before the maximum is taken (SpliceAI instead zeroes the
+score only when its single best position is masked).
+
+**How the probabilities are computed.** Every prediction is a *lane* of the streaming engine
+(:class:`genorrn.streaming.StreamingPredictor`, many lanes per model call): the positions
+wanted, plus ``context`` positions before them (the forward LSTMs start from a zero state
+there) and ``context`` after them (lookahead for the backward LSTMs), read on the target
+strand. The reference is predicted in fixed tiles of ``tile`` positions shared by every
+variant that needs them; each ALT allele gets a lane of its own around the variant. A lane's
+result depends only on its sequence, so scores do not depend on batch size, on which
+variants are scored together or on their order. With ``context`` = the model card's streaming
+flank, the difference to predicting the whole reference and the whole mutated chromosome is of
+the size of the engine's own streaming error (``benchmarks/variant_exactness.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from genorrn.alphabets import reverse_complement
+from genorrn.encoding import encode_dna
+from genorrn.errors import InputError
+from genorrn.io.annotation import Annotation
+from genorrn.io.fasta import Genome
+from genorrn.models.labeller import config_of
+from genorrn.streaming import Stream, StreamingPredictor, Task
+
+#: SpliceAI's INFO layout, kept exactly
+FIELDS = "ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL"
+DEFAULT_DISTANCE = 50
+MAX_DISTANCE = 10_000
+DEFAULT_TILE = 512
+#: lanes are grouped into chunk lengths rounded up to this, so few shapes are traced
+SHAPE_STEP = 256
+#: reasons a record (or an allele) is not scored, as counted in the summary
+REASONS = ("symbolic_alt", "non_acgt_alt", "ref_mismatch", "contig_not_in_fasta",
+           "outside_genes")  # fmt: skip
+_ACGT = frozenset("ACGTacgt")
+_SYMBOL_BAD = str.maketrans({c: "_" for c in "|,;= \t"})
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One VCF record: ``pos`` is 0-based (VCF POS - 1); ``chrom`` is the FASTA's name."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an allele is scored: a gene symbol, its strand, and its annotated sites."""
+
+    symbol: str
+    strand: str
+    acceptors: frozenset[int] = frozenset()
+    donors: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class DeltaScore:
+    """One ``ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL`` entry (unrounded)."""
+
+    allele: str
+    symbol: str
+    ds_ag: float
+    ds_al: float
+    ds_dg: float
+    ds_dl: float
+    dp_ag: int
+    dp_al: int
+    dp_dg: int
+    dp_dl: int
+
+    def format(self) -> str:
+        """SpliceAI's text: delta scores rounded to 2 decimals."""
+        return (f"{self.allele}|{self.symbol}|{self.ds_ag:.2f}|{self.ds_al:.2f}|{self.ds_dg:.2f}"
+                f"|{self.ds_dl:.2f}|{self.dp_ag}|{self.dp_al}|{self.dp_dg}|{self.dp_dl}")  # fmt: skip
+
+    @property
+    def max_delta(self) -> float:
+        return max(self.ds_ag, self.ds_al, self.ds_dg, self.ds_dl)
+
+
+@dataclass
+class Scored:
+    """The result for one variant: its entries (ALT × target), or why it was not scored."""
+
+    entries: list[DeltaScore]
+    reason: str | None = None
+
+
+# -- alignment and delta scores (pure numpy) ------------------------------------------------
+def aligned_alt(alt_probs: np.ndarray, alt_start: int, pos: int, ref_len: int, alt_len: int,
+                distance: int, mutated_length: int) -> np.ndarray:  # fmt: skip
+    """Mutated-sequence probabilities placed on the reference positions ``pos ± distance``.
+
+    ``alt_probs`` holds forward-strand rows for mutated positions ``[alt_start, …)``. Returns
+    ``(2 * distance + 1, classes)`` following the indel rule of the module doc; positions with
+    no mutated counterpart (deleted, or beyond a chromosome end) are 0.
+    """
+    delta = alt_len - ref_len
+    n = min(ref_len, alt_len)
+    ref_pos = np.arange(pos - distance, pos + distance + 1)
+    mapped = np.where(ref_pos < pos + n, ref_pos, ref_pos + delta)
+    valid = (ref_pos < pos + n) | (ref_pos >= pos + ref_len)  # not deleted
+    valid &= (mapped >= 0) & (mapped < mutated_length) & (ref_pos >= 0)
+    rows = mapped - alt_start
+    valid &= (rows >= 0) & (rows < len(alt_probs))
+    out = np.zeros((len(ref_pos), alt_probs.shape[1]), np.float32)
+    out[valid] = alt_probs[rows[valid]]
+    pooled = pos + n - 1 - (pos - distance)  # window index of the last paired base
+    if delta > 0 and 0 <= pooled < len(out):
+        lo, hi = pos + n - 1 - alt_start, pos + alt_len - alt_start
+        out[pooled] = alt_probs[max(lo, 0) : hi].max(axis=0)
+    return out
+
+
+def delta_score(ref_window: np.ndarray, alt_window: np.ndarray, pos: int, distance: int,
+                allele: str, target: Target, mask: bool = False) -> DeltaScore:  # fmt: skip
+    """Gains and losses of acceptor (class 1) and donor (class 2) over the window."""
+    ref_pos = np.arange(pos - distance, pos + distance + 1)
+    values, places = [], []
+    for column, sites in ((1, target.acceptors), (2, target.donors)):
+        diff = alt_window[:, column] - ref_window[:, column]
+        gain, loss = diff.copy(), -diff
+        if mask:
+            annotated = np.isin(ref_pos, np.fromiter(sites, int, len(sites)))
+            gain[annotated] = 0.0
+            loss[~annotated] = 0.0
+        for scores in (gain, loss):
+            i = int(np.argmax(scores))
+            values.append(max(float(scores[i]), 0.0))
+            places.append(i - distance)
+    ag, al, dg, dl = values
+    return DeltaScore(allele, target.symbol, ag, al, dg, dl, *places)
+
+
+# -- annotation → targets -------------------------------------------------------------------
+class GeneIndex:
+    """Genes per chromosome for overlap queries, with each gene's annotated sites."""
+
+    def __init__(self, annotation: Annotation):
+        self.by_chrom: dict[str, list] = {}
+        for gene in annotation.genes.values():
+            if gene.strand in "+-":
+                self.by_chrom.setdefault(gene.chrom, []).append(gene)
+        self.starts: dict[str, np.ndarray] = {}
+        self.longest: dict[str, int] = {}
+        for chrom, genes in self.by_chrom.items():
+            genes.sort(key=lambda g: (g.start, g.end, g.symbol))
+            self.starts[chrom] = np.array([g.start for g in genes])
+            self.longest[chrom] = max(g.end - g.start for g in genes)
+        self._targets: dict[str, Target] = {}
+
+    def targets(self, chrom: str, start: int, end: int) -> list[Target]:
+        """Genes overlapping ``[start, end)`` (in start order)."""
+        if chrom not in self.by_chrom:
+            return []
+        starts, genes = self.starts[chrom], self.by_chrom[chrom]
+        lo = int(np.searchsorted(starts, start - self.longest[chrom], "left"))
+        hi = int(np.searchsorted(starts, end, "left"))
+        return [self._target(g) for g in genes[lo:hi] if g.end > start]
+
+    def _target(self, gene) -> Target:
+        if gene.id not in self._targets:
+            acceptors, donors = set(), set()
+            for tx in gene.transcripts:
+                a, d = tx.splice_sites()
+                acceptors.update(a)
+                donors.update(d)
+            symbol = gene.symbol.translate(_SYMBOL_BAD)
+            self._targets[gene.id] = Target(symbol, gene.strand, frozenset(acceptors),
+                                            frozenset(donors))  # fmt: skip
+        return self._targets[gene.id]
+
+
+UNANNOTATED = (Target(".:+", "+"), Target(".:-", "-"))
+
+
+# -- lanes ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Lane:
+    """Predict forward positions ``[lo, hi)`` of a (possibly mutated) chromosome strand."""
+
+    chrom: str
+    strand: str
+    lo: int
+    hi: int
+    pos: int = -1  # allele: replaces genome[pos : pos + ref_len] by alt (pos < 0: reference)
+    ref_len: int = 0
+    alt: str = ""
+
+
+class VariantScorer:
+    """Score variants against a genome with a splice model (see the module doc).
+
+    ``context`` positions are predicted before and after every lane (default: the model's
+    streaming flank); ``tile`` is the reference tile length; ``batch_size`` lanes share a call.
+    """
+
+    def __init__(self, model, genome: Genome, annotation: Annotation | None = None, *,
+                 distance: int = DEFAULT_DISTANCE, mask: bool = False,
+                 context: int | None = None, tile: int = DEFAULT_TILE,
+                 batch_size: int | None = None, block: int = 1024):  # fmt: skip
+        if not 0 <= distance <= MAX_DISTANCE:
+            raise InputError(f"--distance {distance}: must be between 0 and {MAX_DISTANCE}")
+        if mask and annotation is None:
+            raise InputError("--mask needs an annotation (-A GTF|GFF3): masking refers to "
+                             "annotated splice sites")  # fmt: skip
+        if tile < 1 or block < 1:
+            raise InputError("--chunk-size (the reference tile) must be >= 1")
+        streaming = model.card.get("streaming", {})
+        self.model, self.genome, self.distance, self.mask = model, genome, distance, mask
+        self.context = int(streaming.get("flank", 1000) if context is None else context)
+        if self.context < 0:
+            raise InputError(f"--flank {self.context}: must be >= 0")
+        self.batch_size = batch_size or int(streaming.get("batch_size", 32))
+        if self.batch_size < 1:
+            raise InputError(f"--batch-size {self.batch_size}: must be >= 1")
+        self.tile, self.block = tile, block
+        self.genes = GeneIndex(annotation) if annotation is not None else None
+        self.ctx = config_of(model.keras).conv_context
+        if self.context < self.ctx:
+            raise InputError(f"--flank {self.context}: must be >= the model's convolution "
+                             f"context ({self.ctx})")  # fmt: skip
+        self._predictors: dict[int, StreamingPredictor] = {}
+        self._tiles: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._max_tiles = 4096
+
+    # -- checks -----------------------------------------------------------------------------
+    def check(self, variant: Variant) -> str | None:
+        """Why the whole record cannot be scored (``None``: it can)."""
+        if variant.chrom not in self.genome.lengths:
+            return "contig_not_in_fasta"
+        length = self.genome.lengths[variant.chrom]
+        end = variant.pos + len(variant.ref)
+        if variant.pos < 0 or end > length or not variant.ref:
+            return "ref_mismatch"
+        if self.genome.fetch(variant.chrom, variant.pos, end).upper() != variant.ref.upper():
+            return "ref_mismatch"
+        if not any(_allele_reason(a) is None for a in variant.alts):
+            return _allele_reason(variant.alts[0]) if variant.alts else "symbolic_alt"
+        if self.genes is not None and not self.targets(variant):
+            return "outside_genes"
+        return None
+
+    def targets(self, variant: Variant) -> list[Target]:
+        if self.genes is None:
+            return list(UNANNOTATED)
+        return self.genes.targets(variant.chrom, variant.pos, variant.pos + len(variant.ref))
+
+    # -- scoring ----------------------------------------------------------------------------
+    def score(self, variants: Iterable[Variant]) -> Iterator[Scored]:
+        """Results in input order; work in blocks of ``block`` variants (flat memory)."""
+        batch: list[Variant] = []
+        for variant in variants:
+            batch.append(variant)
+            if len(batch) >= self.block:
+                yield from self._score_block(batch)
+                batch = []
+        if batch:
+            yield from self._score_block(batch)
+
+    def _score_block(self, variants: list[Variant]) -> list[Scored]:
+        D = self.distance
+        plans: list[tuple[Variant, list] | str] = []
+        alt_lanes: dict[_Lane, None] = {}
+        tiles: dict[tuple, None] = {}
+        for variant in variants:
+            reason = self.check(variant)
+            if reason is not None:
+                plans.append(reason)
+                continue
+            length = self.genome.lengths[variant.chrom]
+            jobs = []
+            for alt in variant.alts:
+                if _allele_reason(alt) is not None:
+                    continue
+                for target in self.targets(variant):
+                    lane = self._alt_lane(variant, alt, target.strand, length)
+                    alt_lanes[lane] = None
+                    for k in range(max(variant.pos - D, 0) // self.tile,
+                                   min(variant.pos + D, length - 1) // self.tile + 1):  # fmt: skip
+                        tiles[variant.chrom, target.strand, k] = None
+                    jobs.append((alt, target, lane))
+            plans.append((variant, jobs))
+        missing = [key for key in tiles if key not in self._tiles]
+        lanes = list(alt_lanes) + [self._tile_lane(*key) for key in missing]
+        results = self._run(lanes)
+        for key in missing:
+            self._remember_tile(key, results[self._tile_lane(*key)])
+        out = []
+        for plan in plans:
+            if isinstance(plan, str):
+                out.append(Scored([], plan))
+                continue
+            variant, jobs = plan
+            entries = []
+            for alt, target, lane in jobs:
+                ref_window = self._reference(variant.chrom, target.strand, variant.pos)
+                mutated_length = self.genome.lengths[variant.chrom] + len(alt) - len(variant.ref)
+                alt_window = aligned_alt(results[lane], lane.lo, variant.pos, len(variant.ref),
+                                         len(alt), D, mutated_length)  # fmt: skip
+                entries.append(delta_score(ref_window, alt_window, variant.pos, D, alt, target,
+                                           self.mask))  # fmt: skip
+            out.append(Scored(entries))
+        for key in missing:  # keep the tile cache bounded
+            while len(self._tiles) > self._max_tiles:
+                self._tiles.popitem(last=False)
+        return out
+
+    def _alt_lane(self, variant: Variant, alt: str, strand: str, length: int) -> _Lane:
+        p, D, ref_len, alt_len = variant.pos, self.distance, len(variant.ref), len(alt)
+        mutated_length = length + alt_len - ref_len
+        lo = max(p - D, 0)
+        hi = min(max(p + D + 1 + alt_len - ref_len, p + alt_len), mutated_length)
+        return _Lane(variant.chrom, strand, lo, hi, p, ref_len, alt.upper())
+
+    def _tile_lane(self, chrom: str, strand: str, k: int) -> _Lane:
+        length = self.genome.lengths[chrom]
+        return _Lane(chrom, strand, k * self.tile, min((k + 1) * self.tile, length))
+
+    def _remember_tile(self, key: tuple, probs: np.ndarray) -> None:
+        self._tiles[key] = probs
+        self._tiles.move_to_end(key)
+
+    def _reference(self, chrom: str, strand: str, pos: int) -> np.ndarray:
+        """Reference probabilities for positions ``pos ± distance`` (0 beyond the ends)."""
+        D, T = self.distance, self.tile
+        length = self.genome.lengths[chrom]
+        out = np.zeros((2 * D + 1, 3), np.float32)
+        for k in range(max(pos - D, 0) // T, min(pos + D, length - 1) // T + 1):
+            probs = self._tiles[chrom, strand, k]
+            self._tiles.move_to_end((chrom, strand, k))
+            a, b = max(k * T, pos - D), min(k * T + len(probs), pos + D + 1)
+            out[a - (pos - D) : b - (pos - D)] = probs[a - k * T : b - k * T]
+        return out
+
+    # -- the engine ---------------------------------------------------------------------------
+    def _fetch_forward(self, lane: _Lane, start: int, end: int) -> str:
+        """Forward-strand sequence ``[start, end)`` of the lane's (mutated) chromosome."""
+        g, chrom = self.genome, lane.chrom
+        if lane.pos < 0:
+            return g.fetch(chrom, start, end)
+        p, alt, shift = lane.pos, lane.alt, len(lane.alt) - lane.ref_len
+        parts = []
+        if start < p:
+            parts.append(g.fetch(chrom, start, min(end, p)))
+        a, b = max(start, p) - p, min(end, p + len(alt)) - p
+        if b > a:
+            parts.append(alt[a:b])
+        if end > p + len(alt):
+            parts.append(g.fetch(chrom, max(start, p + len(alt)) - shift, end - shift))
+        return "".join(parts)
+
+    def _stream_task(self, lane: _Lane) -> tuple[Task, int, int]:
+        """The engine task of a lane, the chunk length it needs, and where its output starts."""
+        length = self.genome.lengths[lane.chrom]
+        if lane.pos >= 0:
+            length += len(lane.alt) - lane.ref_len
+        if lane.strand == "+":
+            lo, hi = lane.lo, lane.hi
+        else:
+            lo, hi = length - lane.hi, length - lane.lo
+        first = max(0, lo - self.context)  # the forward LSTMs start from zero here
+        s0, s1 = max(0, first - self.ctx), min(length, hi + self.context)
+        if lane.strand == "+":
+            seq = self._fetch_forward(lane, s0, s1)
+        else:
+            seq = reverse_complement(self._fetch_forward(lane, length - s1, length - s0))
+        where = f"{self.genome.path}: record {lane.chrom!r}: "
+
+        def fetch(a: int, b: int, seq=seq) -> np.ndarray:
+            return encode_dna(seq[a:b], where=where)
+
+        stream = Stream(lane, s1 - s0, fetch)
+        chunk = math.ceil((hi - first) / SHAPE_STEP) * SHAPE_STEP
+        return Task(stream, first - s0, hi - s0), chunk, lo - first
+
+    def _predictor(self, chunk: int) -> StreamingPredictor:
+        if chunk not in self._predictors:
+            self._predictors[chunk] = StreamingPredictor(self.model.keras, chunk, self.context,
+                                                         self.batch_size)  # fmt: skip
+        return self._predictors[chunk]
+
+    def _run(self, lanes: list[_Lane]) -> dict[_Lane, np.ndarray]:
+        """Forward-strand probabilities ``(hi - lo, classes)`` of every lane."""
+        groups: dict[int, list[Task]] = {}
+        skip: dict[_Lane, int] = {}
+        for lane in lanes:
+            task, chunk, offset = self._stream_task(lane)
+            groups.setdefault(chunk, []).append(task)
+            skip[lane] = offset
+        results: dict[_Lane, np.ndarray] = {}
+
+        def sink(stream: Stream, start: int, probs: np.ndarray) -> None:
+            lane = stream.name
+            n = lane.hi - lane.lo
+            rows = probs[skip[lane] : skip[lane] + n]
+            results[lane] = rows[::-1].copy() if lane.strand == "-" else rows.copy()
+
+        for chunk, tasks in sorted(groups.items()):
+            self._predictor(chunk).run(tasks, sink, split=False)
+        return results
+
+
+def _allele_reason(alt: str) -> str | None:
+    """Why an ALT allele cannot be scored (``None``: it can)."""
+    if not alt or alt == "*" or alt.startswith("<") or "[" in alt or "]" in alt or alt == ".":
+        return "symbolic_alt"
+    if not set(alt) <= _ACGT:
+        return "non_acgt_alt"
+    return None
+
+
+def score_variants(genome: str | Genome, variants: Iterable, model="splice-athaliana-v3",
+                   annotation=None, **options) -> list[list[DeltaScore] | str]:  # fmt: skip
+    """Score ``(chrom, pos, ref, alt)`` tuples (``pos`` 1-based as in VCF) for notebooks.
+
+    Returns, per variant, its :class:`DeltaScore` entries (one per target gene/strand) or the
+    reason it was not scored. ``model``: a name, path or loaded model; ``annotation``: a
+    GTF/GFF3 path or :class:`Annotation`; ``options``: ``distance``, ``mask``, ``context``,
+    ``tile``, ``batch_size`` of :class:`VariantScorer`.
+
+    >>> score_variants("genome.fa", [("chr1", 1001, "G", "T")])  # doctest: +SKIP
+    """
+    from genorrn.io.annotation import read_annotation
+    from genorrn.pretrained import LoadedModel, load_model
+
+    genome = genome if isinstance(genome, Genome) else Genome(genome)
+    if not isinstance(model, LoadedModel):
+        model = load_model(model, task="splice")
+    if annotation is not None and not isinstance(annotation, Annotation):
+        annotation = read_annotation(annotation)
+    scorer = VariantScorer(model, genome, annotation, **options)
+    records = []
+    for chrom, pos, ref, alt in variants:
+        alts = (alt,) if isinstance(alt, str) else tuple(alt)
+        records.append(Variant(str(chrom), int(pos) - 1, str(ref), alts))
+    return [s.entries if s.reason is None else s.reason for s in scorer.score(records)]
+
+
+__all__ = ["DeltaScore", "FIELDS", "Scored", "Target", "Variant", "VariantScorer",
+           "aligned_alt", "delta_score", "score_variants"]  # fmt: skip

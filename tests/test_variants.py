@@ -1,0 +1,200 @@
+"""Variant scoring (genorrn.variants): exactness against whole-region streaming, alignment of
+indels, masking, independence of batch size and record order, and the Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genorrn.encoding import encode_dna, reverse_complement_onehot
+from genorrn.io.annotation import read_annotation
+from genorrn.io.fasta import Genome
+from genorrn.variants import (
+    Target,
+    Variant,
+    VariantScorer,
+    aligned_alt,
+    delta_score,
+    score_variants,
+)
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference_data"
+FASTA = REFERENCE / "athaliana_chr1_test_slice.fa"
+GFF3 = REFERENCE / "athaliana_chr1_test_slice.gff3"
+
+
+@pytest.fixture(scope="module")
+def genome(tmp_path_factory):
+    # a copy, so that the index is written to a temporary folder
+    path = tmp_path_factory.mktemp("genome") / FASTA.name
+    path.write_bytes(FASTA.read_bytes())
+    return Genome(path)
+
+
+@pytest.fixture(scope="module")
+def annotation():
+    return read_annotation(GFF3)
+
+
+@pytest.fixture(scope="module")
+def model():
+    import genorrn
+
+    return genorrn.load_model("splice-athaliana-v3", task="splice")
+
+
+def _first_donor(annotation, strand):
+    """A well-predicted annotated donor (reference probability ≥ 0.99 with the v3 model)."""
+    gene = annotation.genes["AT1G67060" if strand == "+" else "AT1G67040"]
+    assert gene.strand == strand
+    tx = next(t for t in gene.transcripts if t.introns)
+    return gene, tx.splice_sites()[1][0]
+
+
+def _whole_region_scores(model, genome, variant, alt, target, distance, mask=False):
+    """Delta scores from predicting a whole 30 kb reference region and the whole mutated
+    region with the streaming engine at the model card's settings (not the variant lanes)."""
+    chrom, p = variant.chrom, variant.pos
+    length = genome.lengths[chrom]
+    lo, hi = max(0, p - 15_000), min(length, p + 15_000)
+    ref_seq = genome.fetch(chrom, lo, hi)
+    alt_seq = ref_seq[: p - lo] + alt + ref_seq[p - lo + len(variant.ref):]
+    predictor = model.predictor(batch_size=1)
+
+    def predict(seq):
+        onehot = encode_dna(seq)
+        if target.strand == "-":
+            return predictor.predict_array(reverse_complement_onehot(onehot).copy(), split=False)[::-1]
+        return predictor.predict_array(onehot, split=False)
+
+    ref_probs, alt_probs = predict(ref_seq), predict(alt_seq)
+    window = np.zeros((2 * distance + 1, 3), np.float32)
+    idx = np.arange(p - distance, p + distance + 1)
+    ok = (idx >= lo) & (idx < hi)
+    window[ok] = ref_probs[idx[ok] - lo]
+    mutated_length = length + len(alt) - len(variant.ref)
+    alt_window = aligned_alt(alt_probs, lo, p, len(variant.ref), len(alt), distance, mutated_length)
+    return delta_score(window, alt_window, p, distance, alt, target, mask)
+
+
+def _values(entry):
+    return np.array([entry.ds_ag, entry.ds_al, entry.ds_dg, entry.ds_dl])
+
+
+@pytest.mark.parametrize("strand", ["+", "-"])
+def test_scores_equal_whole_region_streaming(model, genome, annotation, strand):
+    """SNV, MNV, insertion, deletion at a real donor: lanes vs whole-region engine ≤ 1e-3
+    (measured: about 1e-5; benchmarks/variant_exactness.py)."""
+    gene, donor = _first_donor(annotation, strand)
+    chrom = genome.names[0]
+    p = donor + 1 if strand == "+" else donor - 2  # GT (or AC on the forward strand)
+    ref1, ref3 = genome.fetch(chrom, p, p + 1), genome.fetch(chrom, p, p + 3)
+    variants = [
+        (Variant(chrom, p, ref1, ("A" if ref1.upper() != "A" else "C",)), 0),
+        (Variant(chrom, p, ref3[:2], ("TT",)), 0),  # MNV
+        (Variant(chrom, p, ref1, (ref1 + "GGTAA",)), 0),  # insertion
+        (Variant(chrom, p - 1, genome.fetch(chrom, p - 1, p + 3), (genome.fetch(chrom, p - 1, p),)), 0),
+    ]
+    scorer = VariantScorer(model, genome, annotation, distance=50, batch_size=8)
+    results = list(scorer.score([v for v, _ in variants]))
+    worst = 0.0
+    for (variant, _), result in zip(variants, results):
+        assert result.reason is None
+        entries = [e for e in result.entries if e.symbol == gene.symbol]
+        assert len(entries) == 1
+        target = scorer.genes.targets(chrom, variant.pos, variant.pos + len(variant.ref))
+        target = next(t for t in target if t.symbol == gene.symbol)
+        expected = _whole_region_scores(model, genome, variant, variant.alts[0], target, 50)
+        worst = max(worst, float(np.abs(_values(entries[0]) - _values(expected)).max()))
+        assert (entries[0].dp_ag, entries[0].dp_dl) == (expected.dp_ag, expected.dp_dl)
+    assert worst <= 1e-3
+    # breaking the donor dinucleotide destroys the donor: a large donor loss right there
+    snv = results[0].entries[0]
+    assert snv.ds_dl > 0.5
+    assert snv.dp_dl == (donor - p)
+
+
+def test_near_chromosome_ends_scored(model, genome):
+    """Variants at the first and last bases are scored (no annotation: both strands)."""
+    chrom = genome.names[0]
+    length = genome.lengths[chrom]
+    first = genome.fetch(chrom, 0, 1)
+    last = genome.fetch(chrom, length - 1, length)
+    scorer = VariantScorer(model, genome, None, distance=50, batch_size=8)
+    variants = [Variant(chrom, 0, first, ("G" if first.upper() != "G" else "T",)),
+                Variant(chrom, length - 1, last, ("A" if last.upper() != "A" else "C",))]
+    for variant, result in zip(variants, scorer.score(variants)):
+        assert result.reason is None
+        assert [e.symbol for e in result.entries] == [".:+", ".:-"]
+        for entry, strand in zip(result.entries, "+-"):
+            expected = _whole_region_scores(model, genome, variant, variant.alts[0],
+                                            Target(entry.symbol, strand), 50)
+            assert np.abs(_values(entry) - _values(expected)).max() <= 1e-3
+            # positions beyond the chromosome are never reported
+            for dp in (entry.dp_ag, entry.dp_al, entry.dp_dg, entry.dp_dl):
+                assert 0 <= variant.pos + dp < length or _values(entry).max() == 0.0
+
+
+def test_independent_of_batch_size_and_order(model, genome, annotation):
+    chrom = genome.names[0]
+    rng = np.random.default_rng(7)
+    variants = []
+    for p in sorted(rng.choice(np.arange(2000, 98_000), 12, replace=False).tolist()):
+        ref = genome.fetch(chrom, p, p + 1)
+        variants.append(Variant(chrom, p, ref, tuple(b for b in "ACGT" if b != ref.upper())[:2]))
+    a = VariantScorer(model, genome, None, batch_size=16, block=1024)
+    b = VariantScorer(model, genome, None, batch_size=3, block=4)
+    first = [r.entries for r in a.score(variants)]
+    order = rng.permutation(len(variants))
+    second = [r.entries for r in b.score([variants[i] for i in order])]
+    for i, j in enumerate(order):
+        for x, y in zip(first[j], second[i]):
+            assert x.format() == y.format()
+            assert np.abs(_values(x) - _values(y)).max() <= 1e-5
+
+
+def test_alignment_rules():
+    """Insertions pool their inserted bases into the anchor base, deletions give 0."""
+    probs = np.arange(30, dtype=np.float32).reshape(10, 3) / 100
+    # deletion of 2 bases after the anchor at 4: ref 4,5,6 -> alt 4; ref 7 -> alt 5
+    out = aligned_alt(probs, 0, 4, 3, 1, 3, 100)
+    assert out.shape == (7, 3)
+    np.testing.assert_array_equal(out[:4], probs[1:5])  # ref 1..4
+    np.testing.assert_array_equal(out[4:6], 0.0)  # ref 5, 6 deleted
+    np.testing.assert_array_equal(out[6], probs[5])  # ref 7 -> alt 5
+    # insertion of 3 bases after the anchor at 4: ref 4 <- max(alt 4..7); ref 5 -> alt 8
+    out = aligned_alt(probs, 0, 4, 1, 4, 1, 100)
+    np.testing.assert_array_equal(out[1], probs[4:8].max(axis=0))
+    np.testing.assert_array_equal(out[2], probs[8])
+
+
+def test_mask_counts_annotated_gains_and_unannotated_losses_as_zero():
+    ref = np.zeros((5, 3), np.float32)
+    alt = np.zeros((5, 3), np.float32)
+    alt[1, 1] = 0.8  # acceptor gain at relative -1 (annotated) ...
+    alt[3, 1] = 0.3  # ... and at +1 (not annotated)
+    ref[0, 2] = 0.6  # donor loss at -2 (not annotated)
+    ref[4, 2] = 0.2  # donor loss at +2 (annotated)
+    target = Target("G", "+", acceptors=frozenset({9}), donors=frozenset({12}))
+    plain = delta_score(ref, alt, 10, 2, "A", target, mask=False)
+    masked = delta_score(ref, alt, 10, 2, "A", target, mask=True)
+    assert (round(plain.ds_ag, 2), plain.dp_ag, round(plain.ds_dl, 2), plain.dp_dl) == (0.8, -1, 0.6, -2)
+    assert (round(masked.ds_ag, 2), masked.dp_ag, round(masked.ds_dl, 2), masked.dp_dl) == (0.3, 1, 0.2, 2)
+    assert masked.format() == "A|G|0.30|0.00|0.00|0.20|1|-2|-2|2"
+
+
+def test_python_api_reasons(genome, model):
+    chrom = genome.names[0]
+    ref = genome.fetch(chrom, 1000, 1001)
+    wrong = "A" if ref.upper() != "A" else "C"
+    out = score_variants(genome, [(chrom, 1001, ref, "G" if ref.upper() != "G" else "T"),
+                                  (chrom, 1001, wrong, "T"), ("chrX", 5, "A", "C"),
+                                  (chrom, 1001, ref, "<DEL>"), (chrom, 1001, ref, "R")],
+                         model=model)  # fmt: skip
+    assert [e.symbol for e in out[0]] == [".:+", ".:-"]
+    assert out[1:] == ["ref_mismatch", "contig_not_in_fasta", "symbolic_alt", "non_acgt_alt"]
+    # lowercase alleles are the same variant as uppercase ones
+    lower = score_variants(genome, [(chrom, 1001, ref.lower(), out[0][0].allele.lower())], model=model)
+    assert [e.format().split("|", 1)[1] for e in lower[0]] == [e.format().split("|", 1)[1] for e in out[0]]
