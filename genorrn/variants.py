@@ -146,9 +146,12 @@ def aligned_alt(alt_probs: np.ndarray, alt_start: int, pos: int, ref_len: int, a
 
 
 def delta_score(ref_window: np.ndarray, alt_window: np.ndarray, pos: int, distance: int,
-                allele: str, target: Target, mask: bool = False) -> DeltaScore:  # fmt: skip
-    """Gains and losses of acceptor (class 1) and donor (class 2) over the window."""
+                allele: str, target: Target, mask: bool = False,
+                length: int | None = None) -> DeltaScore:  # fmt: skip
+    """Gains and losses of acceptor (class 1) and donor (class 2) over the window; positions
+    outside ``[0, length)`` (the chromosome) are never reported."""
     ref_pos = np.arange(pos - distance, pos + distance + 1)
+    outside = (ref_pos < 0) | (ref_pos >= (length if length is not None else np.inf))
     values, places = [], []
     for column, sites in ((1, target.acceptors), (2, target.donors)):
         diff = alt_window[:, column] - ref_window[:, column]
@@ -158,8 +161,9 @@ def delta_score(ref_window: np.ndarray, alt_window: np.ndarray, pos: int, distan
             gain[annotated] = 0.0
             loss[~annotated] = 0.0
         for scores in (gain, loss):
+            scores[outside] = -np.inf
             i = int(np.argmax(scores))
-            values.append(max(float(scores[i]), 0.0))
+            values.append(float(scores[i]) if scores[i] > 0 else 0.0)  # never -0.00
             places.append(i - distance)
     ag, al, dg, dl = values
     return DeltaScore(allele, target.symbol, ag, al, dg, dl, *places)
@@ -332,7 +336,7 @@ class VariantScorer:
                 alt_window = aligned_alt(results[lane], lane.lo, variant.pos, len(variant.ref),
                                          len(alt), D, mutated_length)  # fmt: skip
                 entries.append(delta_score(ref_window, alt_window, variant.pos, D, alt, target,
-                                           self.mask))  # fmt: skip
+                                           self.mask, self.genome.lengths[variant.chrom]))  # fmt: skip
             out.append(Scored(entries))
         for key in missing:  # keep the tile cache bounded
             while len(self._tiles) > self._max_tiles:

@@ -52,10 +52,17 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
         genes = read_annotation(annotation)
         if not set(genes.chroms) & set(genome.names):
             check_chromosomes(genome.names, genes, reference)  # raises, with a prefix hint
-    loaded = load_model(model, task="splice")
-    scorer = VariantScorer(loaded, genome, genes, distance=distance, mask=mask, context=context,
-                           tile=tile, batch_size=batch_size)  # fmt: skip
-    vcf = open_vcf(input_path)
+    if mask and genes is None:
+        raise InputError("--mask needs an annotation (-A GTF|GFF3): masking refers to "
+                         "annotated splice sites")  # fmt: skip
+    vcf = open_vcf(input_path)  # before the model: a bad VCF fails fast
+    try:
+        loaded = load_model(model, task="splice")
+        scorer = VariantScorer(loaded, genome, genes, distance=distance, mask=mask,
+                               context=context, tile=tile, batch_size=batch_size)  # fmt: skip
+    except BaseException:
+        vcf.close()
+        raise
     shown = "standard input" if input_path == "-" else input_path
     description = (f"genorrn {__version__} splice variant effect, model {loaded.path.stem} (sha256 "
                    f"{sha256(loaded.path)}), distance {distance}, "

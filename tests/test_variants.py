@@ -54,11 +54,11 @@ def _first_donor(annotation, strand):
 
 
 def _whole_region_scores(model, genome, variant, alt, target, distance, mask=False):
-    """Delta scores from predicting a whole 30 kb reference region and the whole mutated
+    """Delta scores from predicting a whole 16 kb reference region and the whole mutated
     region with the streaming engine at the model card's settings (not the variant lanes)."""
     chrom, p = variant.chrom, variant.pos
     length = genome.lengths[chrom]
-    lo, hi = max(0, p - 15_000), min(length, p + 15_000)
+    lo, hi = max(0, p - 8_000), min(length, p + 8_000)
     ref_seq = genome.fetch(chrom, lo, hi)
     alt_seq = ref_seq[: p - lo] + alt + ref_seq[p - lo + len(variant.ref):]
     predictor = model.predictor(batch_size=1)
@@ -76,7 +76,7 @@ def _whole_region_scores(model, genome, variant, alt, target, distance, mask=Fal
     window[ok] = ref_probs[idx[ok] - lo]
     mutated_length = length + len(alt) - len(variant.ref)
     alt_window = aligned_alt(alt_probs, lo, p, len(variant.ref), len(alt), distance, mutated_length)
-    return delta_score(window, alt_window, p, distance, alt, target, mask)
+    return delta_score(window, alt_window, p, distance, alt, target, mask, length)
 
 
 def _values(entry):
@@ -91,12 +91,13 @@ def test_scores_equal_whole_region_streaming(model, genome, annotation, strand):
     chrom = genome.names[0]
     p = donor + 1 if strand == "+" else donor - 2  # GT (or AC on the forward strand)
     ref1, ref3 = genome.fetch(chrom, p, p + 1), genome.fetch(chrom, p, p + 3)
-    variants = [
-        (Variant(chrom, p, ref1, ("A" if ref1.upper() != "A" else "C",)), 0),
-        (Variant(chrom, p, ref3[:2], ("TT",)), 0),  # MNV
-        (Variant(chrom, p, ref1, (ref1 + "GGTAA",)), 0),  # insertion
-        (Variant(chrom, p - 1, genome.fetch(chrom, p - 1, p + 3), (genome.fetch(chrom, p - 1, p),)), 0),
-    ]
+    snv = Variant(chrom, p, ref1, ("A" if ref1.upper() != "A" else "C",))
+    if strand == "+":  # insertion and deletion
+        others = [Variant(chrom, p, ref1, (ref1 + "GGTAA",)),
+                  Variant(chrom, p - 1, genome.fetch(chrom, p - 1, p + 3), (genome.fetch(chrom, p - 1, p),))]
+    else:  # MNV
+        others = [Variant(chrom, p, ref3[:2], ("TT",))]
+    variants = [(v, 0) for v in [snv, *others]]
     scorer = VariantScorer(model, genome, annotation, distance=50, batch_size=8)
     results = list(scorer.score([v for v, _ in variants]))
     worst = 0.0
@@ -134,7 +135,8 @@ def test_near_chromosome_ends_scored(model, genome):
             assert np.abs(_values(entry) - _values(expected)).max() <= 1e-3
             # positions beyond the chromosome are never reported
             for dp in (entry.dp_ag, entry.dp_al, entry.dp_dg, entry.dp_dl):
-                assert 0 <= variant.pos + dp < length or _values(entry).max() == 0.0
+                assert 0 <= variant.pos + dp < length
+            assert "-0.00" not in entry.format()
 
 
 def test_independent_of_batch_size_and_order(model, genome, annotation):
@@ -182,7 +184,7 @@ def test_mask_counts_annotated_gains_and_unannotated_losses_as_zero():
     masked = delta_score(ref, alt, 10, 2, "A", target, mask=True)
     assert (round(plain.ds_ag, 2), plain.dp_ag, round(plain.ds_dl, 2), plain.dp_dl) == (0.8, -1, 0.6, -2)
     assert (round(masked.ds_ag, 2), masked.dp_ag, round(masked.ds_dl, 2), masked.dp_dl) == (0.3, 1, 0.2, 2)
-    assert masked.format() == "A|G|0.30|0.00|0.00|0.20|1|-2|-2|2"
+    assert masked.format() == "A|G|0.30|0.00|0.00|0.20|1|-2|-1|2"
 
 
 def test_python_api_reasons(genome, model):

@@ -12,6 +12,24 @@ def int_list(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x]
 
 
+def int_range(low: int, high: int | None = None):
+    """argparse type for an integer in ``[low, high]`` (no upper bound for ``None``), so that
+    a bad number is refused when the command line is parsed."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{value}: must be {bound}")
+        return value
+
+    return parse
+
+
 def dropout_rate(text: str) -> float:
     """argparse type for a dropout rate in [0, 1)."""
     import argparse

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from genorrn.cli.common import Progress, add_streaming_options, add_zoom_option
+from genorrn.cli.common import Progress, add_streaming_options, add_zoom_option, int_range
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL
 
 
@@ -88,7 +88,7 @@ def add_variants_parser(sub) -> None:
     p.add_argument("-A", "--annotation", metavar="GTF|GFF3",
                    help="genes and strands from this annotation (plain or gzip); without it "
                    "both strands are scored and SYMBOL is .:+ or .:-")
-    p.add_argument("-D", "--distance", type=int, default=DEFAULT_DISTANCE, metavar="N",
+    p.add_argument("-D", "--distance", type=int_range(0, MAX_DISTANCE), default=DEFAULT_DISTANCE, metavar="N",
                    help=f"largest gain/loss sought within N positions of the variant "
                    f"(default {DEFAULT_DISTANCE}, at most {MAX_DISTANCE})")
     p.add_argument("-M", "--mask", action="store_true",
@@ -105,14 +105,14 @@ def add_variants_parser(sub) -> None:
     p.add_argument("--strict", action="store_true",
                    help="stop with an error at a REF that does not match the genome (default: "
                    "count it and write the record unscored)")
-    p.add_argument("--chunk-size", type=int, default=DEFAULT_TILE, metavar="N",
+    p.add_argument("--chunk-size", type=int_range(1), default=DEFAULT_TILE, metavar="N",
                    help=f"reference tile: the reference is predicted in tiles of N positions "
                    f"shared by nearby variants (default {DEFAULT_TILE})")
-    p.add_argument("--flank", type=int, default=None, metavar="N",
+    p.add_argument("--flank", type=int_range(0), default=None, metavar="N",
                    help="context predicted before and after every scored window (forward "
                    "warm-up and backward lookahead; default: the model card's streaming flank, "
                    "which keeps scores within the engine's own streaming error)")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+    p.add_argument("--batch-size", type=int_range(1), default=None, metavar="N",
                    help="lanes per model call (default: the model card's)")
     p.set_defaults(func=predict_variants)
 

@@ -1,7 +1,8 @@
 """VCF input and output through pysam (``VariantFile``): plain, gzip or bgzip; ``-`` for pipes.
 
 * :func:`open_vcf` opens a VCF (or BCF) for streaming, or standard input for ``-``, and turns
-  htslib's failures into one-line :class:`~genorrn.errors.InputError` messages.
+  htslib's failures into one-line :class:`~genorrn.errors.InputError` messages. A plain-gzip
+  (not bgzip) VCF, which htslib cannot read, is decompressed to a temporary file first.
 * :func:`add_info_field` declares an INFO field (``Number=.``, ``Type=String``) in a header.
 * :class:`VcfWriter` writes records to standard output (``-``), a plain ``.vcf``, or a bgzipped
   ``.vcf.gz`` with a tabix index. Files are written under a temporary name and renamed at the
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from genorrn.errors import InputError, OutputError
+from genorrn.io.fasta import compression
 from genorrn.io.outputs import check_output_path
 
 
@@ -32,23 +34,45 @@ def open_vcf(path: str | os.PathLike):
         if source.stat().st_size == 0:
             raise InputError(f"{source}: VCF file is empty")
     shown = "standard input" if name == "-" else name
+    plain_gzip = None
+    if name != "-" and compression(name) == "gzip":
+        plain_gzip = _gunzip_to_temp(Path(name))  # htslib reads only BGZF compressed VCFs
+        name = str(plain_gzip)
     saved = os.dup(2)  # htslib prints its own complaints to stderr before raising
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             try:
                 vcf = pysam.VariantFile(name, "r")
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, NotImplementedError) as exc:
                 detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
                 raise InputError(f"{shown}: not a readable VCF file ({detail}); a VCF needs "
                                  "'##fileformat=VCF…' and a '#CHROM' header line") from None
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+        if plain_gzip is not None:
+            plain_gzip.unlink()  # htslib keeps its open handle; nothing is left on disk
     if vcf.format not in ("VCF", "BCF"):
         vcf.close()
         raise InputError(f"{shown}: not a VCF file (found {vcf.format})")
     return vcf
+
+
+def _gunzip_to_temp(path: Path) -> Path:
+    """Decompress a plain-gzip file to a temporary file (read once, streamed)."""
+    import gzip
+    import shutil
+    import tempfile
+
+    handle, tmp = tempfile.mkstemp(prefix="genorrn-vcf-", suffix=".vcf")
+    try:
+        with os.fdopen(handle, "wb") as out, gzip.open(path, "rb") as source:
+            shutil.copyfileobj(source, out, 1 << 20)
+    except (OSError, EOFError) as exc:
+        os.unlink(tmp)
+        raise InputError(f"{path}: cannot read compressed file ({exc})") from None
+    return Path(tmp)
 
 
 def add_info_field(header, info_id: str, description: str) -> None:
