@@ -67,6 +67,21 @@ def report(name: str, result: dict, command: str | None = None) -> dict:
     return full
 
 
+def peak_rss_mb(command: list[str]) -> tuple[float, float]:
+    """Run ``command``; its peak resident set size (MB, from ``os.wait4``) and wall seconds."""
+    import subprocess
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()}")
+    return usage.ru_maxrss / 1024, seconds  # ru_maxrss is in KiB on Linux
+
+
 def model_sha256(name_or_path: str) -> str:
     """sha256 of a model's weights file (a shipped name or a path), to tie results to weights."""
     from genorrn.pretrained import resolve, sha256

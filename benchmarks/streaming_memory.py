@@ -11,27 +11,13 @@ writing included). Streaming settings: the model card's unless given.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_path, model_sha256, report  # noqa: E402
+from common import data_path, model_sha256, peak_rss_mb, report  # noqa: E402
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL  # noqa: E402
-
-
-def peak_rss_mb(command: list[str]) -> tuple[float, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()}")
-    return usage.ru_maxrss / 1024, seconds  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:

@@ -56,9 +56,9 @@ from genorrn.streaming import Stream, StreamingPredictor, Task
 FIELDS = "ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL"
 DEFAULT_DISTANCE = 50
 MAX_DISTANCE = 10_000
-DEFAULT_TILE = 512
+DEFAULT_TILE = 4096
 #: lanes are grouped into chunk lengths rounded up to this, so few shapes are traced
-SHAPE_STEP = 256
+SHAPE_STEP = 128
 #: reasons a record (or an allele) is not scored, as counted in the summary
 REASONS = ("symbolic_alt", "non_acgt_alt", "ref_mismatch", "contig_not_in_fasta",
            "outside_genes")  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 import time
 from collections import Counter
 
@@ -19,7 +20,6 @@ from genorrn.io.annotation import chrom_prefix, check_chromosomes, read_annotati
 from genorrn.io.fasta import Genome
 from genorrn.io.outputs import check_output_path
 from genorrn.io.vcf import VcfWriter, add_info_field, open_vcf
-from genorrn.variants import FIELDS, REASONS, Variant, VariantScorer
 
 _INFO_ID = re.compile(r"[A-Za-z_][0-9A-Za-z_.]*\Z")
 
@@ -35,12 +35,18 @@ def _prefix_hint(missing: set[str], genome_names: list[str]) -> str:
 def score_vcf(input_path: str, reference: str, output: str, *, model: str,
               annotation: str | None = None, distance: int = 50, mask: bool = False,
               chr_prefix: str | None = None, info_id: str = "genorrn", strict: bool = False,
-              tile: int = 512, context: int | None = None, batch_size: int | None = None,
-              progress: bool = True) -> dict:  # fmt: skip
-    """Score ``input_path`` (``-``: stdin) into ``output`` (``-``: stdout); the summary dict."""
+              tile: int = 4096, context: int | None = None, batch_size: int | None = None,
+              shard: tuple[int, int] | None = None, progress: bool = True) -> dict:  # fmt: skip
+    """Score ``input_path`` (``-``: stdin) into ``output`` (``-``: stdout); the summary dict.
+
+    ``shard=(k, n)``: only the k-th of n contiguous blocks of records (equal counts, in file
+    order; the records are counted first, so the input must be a file). The parts of
+    ``1/n … n/n``, joined in order by :func:`merge_parts`, are exactly the unsharded output.
+    """
     from tqdm import tqdm
 
     from genorrn.pretrained import load_model, sha256
+    from genorrn.variants import FIELDS, REASONS, VariantScorer
 
     if not _INFO_ID.match(info_id):
         raise InputError(f"--info-id {info_id!r}: not a valid VCF INFO ID (letters, digits, _ and .)")
@@ -55,6 +61,15 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
     if mask and genes is None:
         raise InputError("--mask needs an annotation (-A GTF|GFF3): masking refers to "
                          "annotated splice sites")  # fmt: skip
+    keep = range(0, 2**63)
+    if shard is not None:
+        if input_path == "-":
+            raise InputError("--shard needs a VCF file, not standard input (its records are "
+                             "counted first)")  # fmt: skip
+        k, n = shard
+        with open_vcf(input_path) as counting:
+            total = sum(1 for _ in _records(counting, input_path))
+        keep = range((k - 1) * total // n, k * total // n)
     vcf = open_vcf(input_path)  # before the model: a bad VCF fails fast
     try:
         loaded = load_model(model, task="splice")
@@ -67,7 +82,7 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
     description = (f"genorrn {__version__} splice variant effect, model {loaded.path.stem} (sha256 "
                    f"{sha256(loaded.path)}), distance {distance}, "
                    f"{'masked' if mask else 'unmasked'}, "
-                   f"{'genes from ' + str(annotation) if annotation else 'both strands, SYMBOL .:+ or .:-'}. "
+                   f"{'genes from ' + Path(annotation).name if annotation else 'both strands, SYMBOL .:+ or .:-'}. "
                    f"Format: {FIELDS}")  # fmt: skip
     add_info_field(vcf.header, info_id, description)
     writer = VcfWriter(output, vcf.header)
@@ -78,7 +93,11 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
                disable=None if progress else True)  # fmt: skip
     try:
         block: list = []
-        for record in _records(vcf, shown):
+        for index, record in enumerate(_records(vcf, shown)):
+            if index not in keep:
+                if index >= keep.stop:
+                    break
+                continue
             block.append(record)
             if len(block) >= scorer.block:
                 _score_block(block, scorer, writer, info_id, chr_prefix, strict, shown, counts, missing)
@@ -128,6 +147,8 @@ def _records(vcf, shown: str):
 
 
 def _score_block(records, scorer, writer, info_id, chr_prefix, strict, shown, counts, missing):
+    from genorrn.variants import Variant
+
     variants = [Variant(chrom_prefix(r.chrom, chr_prefix), r.pos - 1, r.ref or "",
                         tuple(r.alts or ())) for r in records]  # fmt: skip
     for record, variant, result in zip(records, variants, scorer.score(variants)):
@@ -145,9 +166,48 @@ def _score_block(records, scorer, writer, info_id, chr_prefix, strict, shown, co
         writer.write(record)
 
 
-def _genome_bases(genome: Genome, variant: Variant) -> str:
+def _genome_bases(genome: Genome, variant) -> str:
     length = genome.lengths[variant.chrom]
     end = variant.pos + len(variant.ref)
     if end > length:
         return f"the contig has {length} bases"
     return repr(genome.fetch(variant.chrom, variant.pos, end))
+
+
+def merge_parts(parts: list[str], output: str) -> dict:
+    """Join the outputs of ``predict variants --shard 1/N … N/N`` (in that order) into one VCF
+    (``.vcf.gz``: bgzipped with a tabix index when the records are sorted). Every part must
+    have the same header; writes atomically; returns counts."""
+    if not parts:
+        raise InputError("no parts to merge")
+    if output != "-":
+        check_output_path(output)
+    first = open_vcf(parts[0])
+    header = str(first.header)
+    writer = VcfWriter(output, first.header)
+    records = 0
+    try:
+        for i, part in enumerate(parts):
+            vcf = first if i == 0 else open_vcf(part)
+            try:
+                if str(vcf.header) != header:
+                    raise InputError(f"{part}: header differs from {parts[0]}'s (not parts of "
+                                     "one predict variants run?)")  # fmt: skip
+                for record in _records(vcf, part):
+                    if i:
+                        record.translate(first.header)
+                    writer.write(record)
+                    records += 1
+            finally:
+                if i:
+                    vcf.close()
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        first.close()
+    summary = {"parts": len(parts), "records": records}
+    if writer.index_warning:
+        summary["warning"] = writer.index_warning
+    return summary

@@ -63,6 +63,18 @@ def add_parsers(sub) -> None:
     add_zoom_option(p)
     p.set_defaults(func=merge_splice)
 
+    p = sub.add_parser(
+        "merge-variants",
+        help="join 'predict variants --shard K/N' outputs into one VCF",
+        description="Join the VCFs written by 'genorrn predict variants --shard 1/N' … 'N/N' "
+        "(give them in that order) into one VCF: exactly the unsharded output. A .vcf.gz "
+        "output is bgzipped with a tabix index (when the records are sorted).",
+    )
+    p.add_argument("parts", nargs="+", metavar="PART.vcf[.gz]", help="the parts, in shard order")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT.vcf[.gz]",
+                   help="merged VCF (- for standard output)")
+    p.set_defaults(func=merge_variants)
+
 
 def add_chr_prefix_option(parser) -> None:
     parser.add_argument(
@@ -166,6 +178,13 @@ def merge_splice(args) -> int:
     from genorrn.splice import merge_parts
 
     print(json.dumps(merge_parts(args.parts, args.output, args.format, args.zoom_levels)))
+    return 0
+
+
+def merge_variants(args) -> int:
+    from genorrn.vcf_scoring import merge_parts
+
+    print(json.dumps(merge_parts(args.parts, args.output)), file=sys.stderr)
     return 0
 
 

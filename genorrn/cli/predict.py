@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from genorrn.cli.common import Progress, add_streaming_options, add_zoom_option, int_range
+from genorrn.cli.common import Progress, add_streaming_options, add_zoom_option, int_range, parse_shard
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL
 
 
@@ -114,17 +114,22 @@ def add_variants_parser(sub) -> None:
                    "which keeps scores within the engine's own streaming error)")
     p.add_argument("--batch-size", type=int_range(1), default=None, metavar="N",
                    help="lanes per model call (default: the model card's)")
+    p.add_argument("--shard", metavar="K/N",
+                   help="score only the K-th of N contiguous blocks of records (equal counts, "
+                   "file order; needs a file, not -): run 1/N … N/N as separate jobs and join "
+                   "them with `genorrn data merge-variants` into exactly the unsharded output")
     p.set_defaults(func=predict_variants)
 
 
 def predict_variants(args) -> int:
     from genorrn.vcf_scoring import score_vcf
 
+    shard = parse_shard(args.shard) if args.shard else None
     summary = score_vcf(
         args.input, args.reference, args.output, model=args.model, annotation=args.annotation,
         distance=args.distance, mask=args.mask, chr_prefix=args.chr_prefix,
         info_id=args.info_id, strict=args.strict, tile=args.chunk_size, context=args.flank,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size, shard=shard,
     )
     print(json.dumps(summary), file=sys.stderr)
     return 0
