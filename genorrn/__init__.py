@@ -15,4 +15,12 @@ def load_model(name_or_path, task=None):
     return _load(name_or_path, task=task)
 
 
-__all__ = ["__version__", "load_model"]
+def score_variants(genome, variants, model=None, annotation=None, **options):
+    """SpliceAI-style delta scores of ``(chrom, pos, ref, alt)`` variants (``pos`` 1-based);
+    see :func:`genorrn.variants.score_variants`."""
+    from genorrn.variants import score_variants as _score
+
+    return _score(genome, variants, model=model, annotation=annotation, **options)
+
+
+__all__ = ["__version__", "load_model", "score_variants"]

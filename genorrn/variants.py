@@ -438,6 +438,40 @@ class VariantScorer:
         return results
 
 
+def whole_region_delta(model, genome: Genome, variant: Variant, alt: str, target: Target,
+                       distance: int = DEFAULT_DISTANCE, mask: bool = False,
+                       margin: int = 15_000) -> DeltaScore:  # fmt: skip
+    """The slow reference: predict the whole region ``pos ± margin`` and the whole mutated
+    region with the streaming engine at the model card's settings (one lane each, forward
+    states carried from the region start), then score. :class:`VariantScorer` must agree
+    with it within the engine's streaming error (``benchmarks/variant_exactness.py``)."""
+    from genorrn.encoding import reverse_complement_onehot
+
+    chrom, p = variant.chrom, variant.pos
+    length = genome.lengths[chrom]
+    lo, hi = max(0, p - margin), min(length, p + len(variant.ref) + margin)
+    ref_seq = genome.fetch(chrom, lo, hi)
+    alt_seq = ref_seq[: p - lo] + alt + ref_seq[p - lo + len(variant.ref) :]
+    predictor = model.predictor(batch_size=1)
+
+    def predict(seq: str) -> np.ndarray:
+        onehot = encode_dna(seq)
+        if target.strand == "-":
+            rc = reverse_complement_onehot(onehot).copy()
+            return predictor.predict_array(rc, split=False)[::-1]
+        return predictor.predict_array(onehot, split=False)
+
+    ref_probs, alt_probs = predict(ref_seq), predict(alt_seq)
+    ref_window = np.zeros((2 * distance + 1, ref_probs.shape[1]), np.float32)
+    where = np.arange(p - distance, p + distance + 1)
+    inside = (where >= lo) & (where < hi)
+    ref_window[inside] = ref_probs[where[inside] - lo]
+    mutated_length = length + len(alt) - len(variant.ref)
+    alt_window = aligned_alt(alt_probs, lo, p, len(variant.ref), len(alt), distance,
+                             mutated_length)  # fmt: skip
+    return delta_score(ref_window, alt_window, p, distance, alt, target, mask, length)
+
+
 def _allele_reason(alt: str) -> str | None:
     """Why an ALT allele cannot be scored (``None``: it can)."""
     if not alt or alt == "*" or alt.startswith("<") or "[" in alt or "]" in alt or alt == ".":
@@ -447,7 +481,7 @@ def _allele_reason(alt: str) -> str | None:
     return None
 
 
-def score_variants(genome: str | Genome, variants: Iterable, model="splice-athaliana-v3",
+def score_variants(genome: str | Genome, variants: Iterable, model=None,
                    annotation=None, **options) -> list[list[DeltaScore] | str]:  # fmt: skip
     """Score ``(chrom, pos, ref, alt)`` tuples (``pos`` 1-based as in VCF) for notebooks.
 
@@ -461,7 +495,10 @@ def score_variants(genome: str | Genome, variants: Iterable, model="splice-athal
     from genorrn.io.annotation import read_annotation
     from genorrn.pretrained import LoadedModel, load_model
 
+    from genorrn.pretrained import DEFAULT_SPLICE_MODEL
+
     genome = genome if isinstance(genome, Genome) else Genome(genome)
+    model = DEFAULT_SPLICE_MODEL if model is None else model
     if not isinstance(model, LoadedModel):
         model = load_model(model, task="splice")
     if annotation is not None and not isinstance(annotation, Annotation):
@@ -475,4 +512,4 @@ def score_variants(genome: str | Genome, variants: Iterable, model="splice-athal
 
 
 __all__ = ["DeltaScore", "FIELDS", "Scored", "Target", "Variant", "VariantScorer",
-           "aligned_alt", "delta_score", "score_variants"]  # fmt: skip
+           "aligned_alt", "delta_score", "score_variants", "whole_region_delta"]  # fmt: skip

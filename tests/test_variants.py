@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genorrn.encoding import encode_dna, reverse_complement_onehot
 from genorrn.io.annotation import read_annotation
 from genorrn.io.fasta import Genome
 from genorrn.variants import (
@@ -18,6 +17,7 @@ from genorrn.variants import (
     aligned_alt,
     delta_score,
     score_variants,
+    whole_region_delta,
 )
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference_data"
@@ -56,27 +56,7 @@ def _first_donor(annotation, strand):
 def _whole_region_scores(model, genome, variant, alt, target, distance, mask=False):
     """Delta scores from predicting a whole 16 kb reference region and the whole mutated
     region with the streaming engine at the model card's settings (not the variant lanes)."""
-    chrom, p = variant.chrom, variant.pos
-    length = genome.lengths[chrom]
-    lo, hi = max(0, p - 8_000), min(length, p + 8_000)
-    ref_seq = genome.fetch(chrom, lo, hi)
-    alt_seq = ref_seq[: p - lo] + alt + ref_seq[p - lo + len(variant.ref):]
-    predictor = model.predictor(batch_size=1)
-
-    def predict(seq):
-        onehot = encode_dna(seq)
-        if target.strand == "-":
-            return predictor.predict_array(reverse_complement_onehot(onehot).copy(), split=False)[::-1]
-        return predictor.predict_array(onehot, split=False)
-
-    ref_probs, alt_probs = predict(ref_seq), predict(alt_seq)
-    window = np.zeros((2 * distance + 1, 3), np.float32)
-    idx = np.arange(p - distance, p + distance + 1)
-    ok = (idx >= lo) & (idx < hi)
-    window[ok] = ref_probs[idx[ok] - lo]
-    mutated_length = length + len(alt) - len(variant.ref)
-    alt_window = aligned_alt(alt_probs, lo, p, len(variant.ref), len(alt), distance, mutated_length)
-    return delta_score(window, alt_window, p, distance, alt, target, mask, length)
+    return whole_region_delta(model, genome, variant, alt, target, distance, mask, margin=8_000)
 
 
 def _values(entry):
