@@ -60,7 +60,7 @@ DEFAULT_TILE = 4096
 #: lanes are grouped into chunk lengths rounded up to this, so few shapes are traced
 SHAPE_STEP = 128
 #: reasons a record (or an allele) is not scored, as counted in the summary
-REASONS = ("symbolic_alt", "non_acgt_alt", "ref_mismatch", "contig_not_in_fasta",
+REASONS = ("no_alt", "symbolic_alt", "non_acgt_alt", "ref_mismatch", "contig_not_in_fasta",
            "outside_genes")  # fmt: skip
 _ACGT = frozenset("ACGTacgt")
 _SYMBOL_BAD = str.maketrans({c: "_" for c in "|,;= \t"})
@@ -259,7 +259,8 @@ class VariantScorer:
                              f"context ({self.ctx})")  # fmt: skip
         self._predictors: dict[int, StreamingPredictor] = {}
         self._tiles: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._max_tiles = 4096
+        # tiles kept between blocks (a sorted VCF reuses the last ones): 256 x 4096 x 3 floats
+        self._max_tiles = 256
 
     # -- checks -----------------------------------------------------------------------------
     def check(self, variant: Variant) -> str | None:
@@ -272,8 +273,10 @@ class VariantScorer:
             return "ref_mismatch"
         if self.genome.fetch(variant.chrom, variant.pos, end).upper() != variant.ref.upper():
             return "ref_mismatch"
+        if not variant.alts:
+            return "no_alt"
         if not any(_allele_reason(a) is None for a in variant.alts):
-            return _allele_reason(variant.alts[0]) if variant.alts else "symbolic_alt"
+            return _allele_reason(variant.alts[0])
         if self.genes is not None and not self.targets(variant):
             return "outside_genes"
         return None
@@ -338,9 +341,8 @@ class VariantScorer:
                 entries.append(delta_score(ref_window, alt_window, variant.pos, D, alt, target,
                                            self.mask, self.genome.lengths[variant.chrom]))  # fmt: skip
             out.append(Scored(entries))
-        for key in missing:  # keep the tile cache bounded
-            while len(self._tiles) > self._max_tiles:
-                self._tiles.popitem(last=False)
+        while len(self._tiles) > self._max_tiles:  # keep the cache bounded (oldest out)
+            self._tiles.popitem(last=False)
         return out
 
     def _alt_lane(self, variant: Variant, alt: str, strand: str, length: int) -> _Lane:

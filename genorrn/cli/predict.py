@@ -74,7 +74,7 @@ def add_variants_parser(sub) -> None:
         "(-A) or on both strands, and write the VCF back with every header line and record "
         f"kept and one INFO field {FIELDS} per ALT x gene (SpliceAI's layout; delta scores "
         "0-1 rounded to 2 decimals, positions relative to POS on the forward strand). Records "
-        "that cannot be scored (symbolic or '*' ALT, ALT not A/C/G/T, REF not matching the "
+        "that cannot be scored (no ALT, symbolic or '*' ALT, ALT not A/C/G/T, REF not matching the "
         "genome, contig not in the FASTA, outside every gene with -A) are written unchanged "
         "and counted in the summary on stderr. The VCF may be unsorted, plain or gzip/bgzip, "
         "or '-' (standard input, read once); the genome must be an indexable FASTA file.",
