@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -197,6 +198,26 @@ def _expected(name: str) -> bytes:
     return (EXPECTED / name).read_bytes()
 
 
+_NUMBER = re.compile(rb"-?\d+\.\d+|\d")  # decimals whole; other digits one by one (Conf: runs)
+
+
+def assert_same_output(actual: bytes, expected: bytes, name: str = "") -> None:
+    """Byte for byte except printed numbers, which may differ by one unit in their last
+    printed digit: the tiny model's float32 sums differ in the last bits between CPUs (seen:
+    0.632 vs 0.631 on another host), which flips a rounding now and then. Everything else —
+    columns, separators, decimals, spacing, letters — must be identical."""
+    assert _NUMBER.sub(b"#", actual) == _NUMBER.sub(b"#", expected), name
+    got, want = _NUMBER.findall(actual), _NUMBER.findall(expected)
+    flips = 0
+    for a, b in zip(got, want):
+        if a == b:
+            continue
+        decimals = len(b.split(b".")[1]) if b"." in b else 0
+        assert len(a) == len(b) and abs(float(a) - float(b)) <= 1.01 * 10**-decimals, (name, a, b)
+        flips += 1
+    assert flips <= max(3, len(want) // 1000), (name, flips)  # rare, not systematic
+
+
 def test_formats_byte_for_byte_on_fixed_tiny_model(structure_model_path, tmp_path):
     """The expected files were written once by this code on the fixed tiny model; a format
     change (columns, decimals, spacing, ruler) makes this test fail. After an intended change,
@@ -213,7 +234,7 @@ def test_formats_byte_for_byte_on_fixed_tiny_model(structure_model_path, tmp_pat
                 *pinned)  # fmt: skip
     out_csv = tmp_path / "example.csv"
     assert cli("predict", "structure", str(EXAMPLE), "-o", str(out_csv), *pinned) == 0
-    assert out_csv.read_bytes() == _expected("example.csv")
+    assert_same_output(out_csv.read_bytes(), _expected("example.csv"), "example.csv")
     for fmt in ("ss2", "horiz"):
         folder = tmp_path / f"out_{fmt}"
         assert cli("predict", "structure", str(EXAMPLE), "-o", str(folder), "--format", fmt,
@@ -221,7 +242,7 @@ def test_formats_byte_for_byte_on_fixed_tiny_model(structure_model_path, tmp_pat
         names = sorted(p.name for p in folder.iterdir())
         assert names == sorted(p.name for p in (EXPECTED / fmt).iterdir())
         for name in names:
-            assert (folder / name).read_bytes() == (EXPECTED / fmt / name).read_bytes(), name
+            assert_same_output((folder / name).read_bytes(), (EXPECTED / fmt / name).read_bytes(), name)
 
 
 def test_csv_header_and_numbering(structure_model_path, tmp_path):
