@@ -3,59 +3,6 @@
 # The scatter needs no index and no sorting; the joined file equals one unsharded run.
 
 
-def variants_vcf():
-    vcf = data_path(config["variants"].get("vcf"))
-    if not vcf:
-        raise ValueError("config variants.vcf: set the VCF to score (e.g. --config "
-                         "variants='{vcf: my.vcf.gz}' or a --configfile)")
-    return vcf
-
-
-def variants_genome():
-    return data_path(config["variants"].get("genome")) or splice_genome()
-
-
-def variants_annotation():
-    """`-A` file: config variants.annotation, else splice.annotation; `none` scores both
-    strands without genes."""
-    value = config["variants"].get("annotation")
-    if value == "none":
-        return []
-    return [data_path(value) if value else splice_annotation()]
-
-
-def variants_model():
-    return config["variants"].get("model") or splice_model()
-
-
-def variants_model_input(wildcards=None):
-    return [] if config["variants"].get("model") else splice_model_input()
-
-
-def variants_args():
-    cfg = config["variants"]
-    args = [f"-D {int(cfg['distance'])}", f"--info-id {shlex.quote(cfg['info_id'])}"]
-    if cfg.get("mask"):
-        args.append("-M")
-    if cfg.get("chr_prefix"):
-        args.append(f"--chr-prefix {cfg['chr_prefix']}")
-    return " ".join(args + [cfg.get("extra", "")])
-
-
-def variants_part_files(wildcards=None):
-    n = int(config["variants"]["shards"])
-    return [results("variants", "parts", f"{config['variants']['name']}.{k}-of-{n}.vcf")
-            for k in range(1, n + 1)]
-
-
-def variants_output():
-    return results("variants", f"{config['variants']['name']}.vcf.gz")
-
-
-def variants_targets():
-    return [variants_output(), variants_output() + ".tbi"]
-
-
 rule variants_score_shard:
     input:
         vcf=lambda wildcards: variants_vcf(),
