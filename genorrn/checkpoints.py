@@ -18,7 +18,7 @@ from zipfile import BadZipFile
 
 import keras
 
-from genorrn.errors import InputError
+from genorrn.errors import InputError, exception_line
 from genorrn.io.outputs import atomic_output
 from genorrn.models.labeller import LabellerConfig
 
@@ -52,7 +52,7 @@ CHECKPOINT_ERRORS = (ValueError, OSError, KeyError, BadZipFile)
 
 def checkpoint_error(path: str | os.PathLike, exc: Exception) -> InputError:
     """The one-line error for a checkpoint that cannot be resumed from."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = exception_line(exc)
     return InputError(f"{path}: cannot resume from it ({reason})")
 
 

@@ -17,6 +17,13 @@ class GenorrnError(Exception):
         super().__init__(" ".join(str(message).split("\n")))
 
 
+def exception_line(exc: BaseException, default: str | None = None) -> str:
+    """The first line of ``exc``'s message (for one-line errors built from library
+    exceptions); ``default``, else the exception's type name, when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else (default or type(exc).__name__)
+
+
 class InputError(GenorrnError):
     """A problem with an input file (missing, empty, malformed, inconsistent)."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genorrn.errors import InputError
+from genorrn.errors import InputError, exception_line
 from genorrn.io.checksums import sha256  # noqa: F401  (re-exported for the CLI and benchmarks)
 
 CARD_SUFFIX = ".card.json"
@@ -164,7 +164,7 @@ def load_model(name_or_path: str | os.PathLike, task: str | None = None) -> Load
     try:
         keras_model = keras.saving.load_model(weights, compile=False)
     except Exception as exc:  # noqa: BLE001 - any failure here means an unusable file
-        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        detail = exception_line(exc)[:120]
         raise InputError(f"{weights}: cannot load model ({detail})") from None
     found = _task_of(keras_model, card)
     if task and found != task:

@@ -15,8 +15,8 @@ import time
 from collections import Counter
 
 from genorrn import __version__
-from genorrn.errors import InputError
-from genorrn.io.annotation import chrom_prefix, check_chromosomes, read_annotation
+from genorrn.errors import InputError, exception_line
+from genorrn.io.annotation import check_chromosomes, chrom_prefix, prefix_fix, read_annotation
 from genorrn.io.fasta import Genome
 from genorrn.io.outputs import check_output_path
 from genorrn.io.vcf import VcfWriter, add_info_field, open_vcf
@@ -25,11 +25,10 @@ _INFO_ID = re.compile(r"[A-Za-z_][0-9A-Za-z_.]*\Z")
 
 
 def _prefix_hint(missing: set[str], genome_names: list[str]) -> str:
-    names = set(genome_names)
-    for action in ("add", "strip"):
-        if missing and all(chrom_prefix(m, action) in names for m in missing):
-            return f"the VCF's contigs differ from the FASTA's by a 'chr' prefix: rerun with --chr-prefix {action}"
-    return ""
+    action = prefix_fix(missing, genome_names)
+    if action is None:
+        return ""
+    return f"the VCF's contigs differ from the FASTA's by a 'chr' prefix: rerun with --chr-prefix {action}"
 
 
 def score_vcf(input_path: str, reference: str, output: str, *, model: str,
@@ -140,7 +139,7 @@ def _records(vcf, shown: str):
         except StopIteration:
             return
         except (OSError, ValueError) as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
+            detail = exception_line(exc, "malformed")
             raise InputError(f"{shown}: record {n + 1}: cannot parse VCF record ({detail})") from None
         n += 1
         yield record

@@ -130,6 +130,16 @@ def chrom_prefix(name: str, action: str | None) -> str:
     return name
 
 
+def prefix_fix(names, available) -> str | None:
+    """``"add"`` or ``"strip"`` when adding/stripping a ``chr`` prefix makes every name in
+    ``names`` one of ``available``; else ``None``."""
+    available = set(available)
+    for action in ("add", "strip"):
+        if names and all(chrom_prefix(n, action) in available for n in names):
+            return action
+    return None
+
+
 def detect_format(path: str | os.PathLike) -> str:
     """``"gtf"`` or ``"gff3"`` from the file name, else from the attribute column's style."""
     name = str(path).lower().removesuffix(".gz")
@@ -324,9 +334,7 @@ def check_chromosomes(
         f" (FASTA has {', '.join(repr(n) for n in sorted(genome_names)[:3])}"
         f"{' …' if len(genome_names) > 3 else ''})"
     )
-    for action, fix in (("add", lambda n: "chr" + n), ("strip", lambda n: n[3:])):
-        renamed = {fix(n) if (action == "add") != n.startswith("chr") else n for n in wanted}
-        if renamed <= genome_names:
-            message += f"; the names differ only by a 'chr' prefix: rerun with --chr-prefix {action}"
-            break
+    action = prefix_fix(wanted, genome_names)
+    if action:
+        message += f"; the names differ only by a 'chr' prefix: rerun with --chr-prefix {action}"
     raise InputError(message)

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from genorrn.errors import InputError, OutputError
+from genorrn.errors import InputError, OutputError, exception_line
 from genorrn.io.fasta import compression
 from genorrn.io.outputs import check_output_path
 
@@ -45,7 +45,7 @@ def open_vcf(path: str | os.PathLike):
             try:
                 vcf = pysam.VariantFile(name, "r")
             except (OSError, ValueError, NotImplementedError) as exc:
-                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+                detail = exception_line(exc, "unreadable")
                 raise InputError(f"{shown}: not a readable VCF file ({detail}); a VCF needs "
                                  "'##fileformat=VCF…' and a '#CHROM' header line") from None
     finally:
@@ -141,7 +141,7 @@ class VcfWriter:
                 pysam.tabix_index(str(self.tmp), preset="vcf", force=True)
                 index = Path(f"{self.tmp}.tbi")
             except (OSError, pysam.utils.SamtoolsError) as exc:
-                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
+                detail = exception_line(exc, "failed")
                 self.index_warning = (f"{target}: written without a tabix index ({detail}; is "
                                       "the input sorted? bcftools sort, then tabix -p vcf)")
         os.replace(self.tmp, target)
