@@ -14,6 +14,9 @@ from genorrn.alphabets import (
     PROTEIN_ALPHABET,
     PROTEIN_AMBIGUOUS,
     PROTEIN_AS_X,
+    SS3_CLASSES,
+    SS8_CLASSES,
+    SS8_TO_SS3,
     reverse_complement,
 )
 from genorrn.errors import InputError
@@ -24,7 +27,19 @@ __all__ = [
     "decode_dna",
     "reverse_complement",
     "reverse_complement_onehot",
+    "q3_from_q8",
 ]
+
+#: Q8 class index → Q3 class index (H,G,I → H; E,B → E; rest → C).
+Q8_TO_Q3 = np.array([SS3_CLASSES.index(SS8_TO_SS3[c]) for c in SS8_CLASSES], np.int64)
+#: (8, 3) matrix summing Q8 probabilities into Q3 (H, E, C).
+Q8_TO_Q3_MATRIX = np.eye(len(SS3_CLASSES), dtype=np.float32)[Q8_TO_Q3]
+
+
+def q3_from_q8(probs8: np.ndarray) -> np.ndarray:
+    """``(..., 8)`` Q8 probabilities → ``(..., 3)`` Q3 probabilities in ``H E C`` order (the
+    model's Q3 is derived from its Q8 head, so the two never contradict each other)."""
+    return np.asarray(probs8, np.float32) @ Q8_TO_Q3_MATRIX
 
 
 def _table(alphabet: str, codes: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:

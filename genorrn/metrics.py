@@ -1,8 +1,19 @@
-"""Per-class metrics for rare-site labelling (SpliceAI's top-k accuracy and PR-AUC). Pure numpy."""
+"""Metrics of every task. Pure numpy.
+
+* Rare-site labelling (splice): SpliceAI's top-k accuracy, PR-AUC (average precision), calls at
+  a threshold.
+* Per-residue classes (secondary structure): confusion matrices, accuracy and per-class
+  precision/recall, SOV'99 segment overlap, Q3/Q8 reports of chains.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+
+from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
+from genorrn.encoding import q3_from_q8
 
 
 def average_precision(truth: np.ndarray, scores: np.ndarray) -> float:
@@ -59,3 +70,89 @@ def site_metrics(
             "calls": calls_at(truth, probs[:, index], threshold),
         }
     return out
+
+
+def confusion_matrix(truth: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    """``(k, k)`` counts, rows = true class, columns = predicted class."""
+    return np.bincount(truth.astype(np.int64) * k + pred, minlength=k * k).reshape(k, k)
+
+
+def class_report(matrix: np.ndarray, classes: str) -> dict:
+    """Accuracy, per-class precision/recall/support and the confusion matrix."""
+    total = matrix.sum()
+    out = {"accuracy": round(float(np.trace(matrix) / total), 4) if total else None,
+           "residues": int(total), "per_class": {}}  # fmt: skip
+    for i, name in enumerate(classes):
+        predicted, actual = matrix[:, i].sum(), matrix[i].sum()
+        out["per_class"][name] = {
+            "precision": round(float(matrix[i, i] / predicted), 4) if predicted else None,
+            "recall": round(float(matrix[i, i] / actual), 4) if actual else None,
+            "support": int(actual),
+        }
+    out["confusion"] = {"rows_true_cols_pred": classes, "matrix": matrix.tolist()}
+    return out
+
+
+def _segments(states: str, state: str) -> list[tuple[int, int]]:
+    """``[start, end)`` runs of ``state`` in ``states``."""
+    runs, start = [], None
+    for i, s in enumerate(states + "\0"):
+        if s == state and start is None:
+            start = i
+        elif s != state and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def sov99(observed: str, predicted: str, states: str = SS3_CLASSES) -> tuple[float, int]:
+    """Segment overlap (SOV'99, Zemla et al. 1999) of one chain as ``(sum, N)``; the score is
+    ``100 * sum / N``. Positions marked ``-`` in ``observed`` are not scored: they break
+    segments, in the observed and the predicted string alike."""
+    if len(observed) != len(predicted):
+        raise ValueError("observed and predicted differ in length")
+    predicted = "".join("-" if o == "-" else p for o, p in zip(observed, predicted))
+    total, norm = 0.0, 0
+    for state in states:
+        predicted_runs = _segments(predicted, state)
+        for a0, a1 in _segments(observed, state):
+            len1 = a1 - a0
+            overlapping = [(b0, b1) for b0, b1 in predicted_runs if b0 < a1 and a0 < b1]
+            if not overlapping:
+                norm += len1
+                continue
+            for b0, b1 in overlapping:
+                len2 = b1 - b0
+                minov = min(a1, b1) - max(a0, b0)
+                maxov = max(a1, b1) - min(a0, b0)
+                delta = min(maxov - minov, minov, len1 // 2, len2 // 2)
+                total += (minov + delta) / maxov * len1
+                norm += len1
+    return total, norm
+
+
+def score_chains(chains: Iterable, probs: Iterable[np.ndarray]) -> dict:
+    """Q3 (and Q8 where Q8 labels exist) of ``(L, 8)`` probabilities against chains (``.q3``,
+    ``.q8``: per-residue class or -1) over the scored residues (label ``>= 0``), and the
+    Q3 SOV'99 averaged over chains (``sov99_q3``, unscored residues break segments)."""
+    m3 = np.zeros((3, 3), np.int64)
+    m8 = np.zeros((8, 8), np.int64)
+    sovs = []
+    for chain, p8 in zip(chains, probs):
+        p8 = np.asarray(p8)
+        keep3 = chain.q3 >= 0
+        if keep3.any():
+            pred3 = q3_from_q8(p8).argmax(-1)
+            m3 += confusion_matrix(chain.q3[keep3], pred3[keep3], 3)
+            observed = "".join(SS3_CLASSES[k] if k >= 0 else "-" for k in chain.q3)
+            total, norm = sov99(observed, "".join(SS3_CLASSES[k] for k in pred3))
+            if norm:
+                sovs.append(100.0 * total / norm)
+        keep8 = chain.q8 >= 0
+        if keep8.any():
+            m8 += confusion_matrix(chain.q8[keep8], p8[keep8].argmax(-1), 8)
+    report = {"q3": class_report(m3, SS3_CLASSES)}
+    report["q3"]["sov99_mean_per_chain"] = round(float(np.mean(sovs)), 2) if sovs else None
+    if m8.sum():
+        report["q8"] = class_report(m8, SS8_CLASSES)
+    return report

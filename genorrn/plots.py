@@ -1,11 +1,15 @@
-"""Figures (matplotlib, Agg backend): splice-site scores of a region above its annotation."""
+"""Figures (matplotlib, Agg backend): splice-site scores of a region above its annotation, and
+the per-residue secondary-structure profile of a protein."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
+from genorrn.alphabets import SS3_CLASSES
+from genorrn.encoding import q3_from_q8
 from genorrn.io.annotation import Annotation
 from genorrn.io.outputs import atomic_output
 from genorrn.regions import Region
@@ -67,3 +71,39 @@ def plot_splice_region(
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format=suffix, dpi=150)
     plt.close(fig)
+
+
+def plot_profile(rid: str, seq: str, probs8: np.ndarray, path: str | os.PathLike) -> None:
+    """Per-residue Q3 probability profile of one protein (PNG or SVG by suffix), with the
+    predicted Q3 string as a colour strip on top. Written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    probs3 = q3_from_q8(probs8)
+    n = np.arange(1, len(seq) + 1)
+    colours = {"H": "#d62728", "E": "#1f77b4", "C": "#7f7f7f"}
+    width = min(max(6.0, len(seq) / 40), 40.0)
+    fig, (strip, ax) = plt.subplots(
+        2, 1, figsize=(width, 3.2), sharex=True, gridspec_kw={"height_ratios": [1, 6]}
+    )
+    pred = probs3.argmax(-1)
+    for k, name in enumerate(SS3_CLASSES):
+        ax.plot(n, probs3[:, k], lw=1.0, color=colours[name], label=f"P({name})")
+        strip.bar(n[pred == k], 1.0, width=1.0, color=colours[name], linewidth=0)
+    strip.set_yticks([])
+    strip.set_ylabel("Q3", rotation=0, ha="right", va="center")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0.5, len(seq) + 0.5)
+    ax.set_xlabel("residue")
+    ax.set_ylabel("probability")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False)
+    strip.set_title(f"{rid}: secondary structure profile ({len(seq)} residues)", fontsize="medium")
+    fig.tight_layout()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, format=suffix, dpi=120)
+    finally:
+        plt.close(fig)

@@ -8,18 +8,21 @@
   not counted as the process's memory); readers take it back in blocks.
 * :func:`predict_genome` runs one :class:`~genorrn.streaming.StreamingPredictor` over every
   requested region and strand in one pass (lanes mix strands and chromosomes).
+* :func:`predict_sequences` streams many short sequences (proteins), one lane each, exact from
+  the first residue; :func:`in_background` overlaps it with writing the outputs.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from genorrn.encoding import encode_dna
+from genorrn.data.structure import encode_codes
+from genorrn.encoding import PROTEIN_TABLE, encode_dna
 from genorrn.io.fasta import Genome
 from genorrn.regions import Region, check_region
 from genorrn.streaming import Stream, StreamingPredictor, Task
@@ -149,3 +152,93 @@ def predict_genome(
             entry.scores.close()
         raise
     return list(by_key.values())
+
+
+def predict_sequences(
+    predictor: StreamingPredictor,
+    items: Iterable[tuple[object, str]],
+    *,
+    group: int = 2048,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[object, str, np.ndarray]]:
+    """Yield ``(key, sequence, probs8)`` for each ``(key, sequence)`` in input order.
+
+    Sequences are streamed ``group`` at a time through ``predictor`` (one lane per protein,
+    ``split=False``: the forward state runs exactly from residue 1); ``progress(n)`` gets the
+    number of proteins finished.
+    """
+    items = iter(items)
+    while True:
+        batch = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= group:
+                break
+        if not batch:
+            return
+        outputs = [np.zeros((len(seq), predictor.num_classes), np.float32) for _, seq in batch]
+        remaining = [len(seq) for _, seq in batch]
+        tasks = []
+        for index, (_key, seq) in enumerate(batch):
+            codes = encode_codes(seq)
+
+            def fetch(s, e, codes=codes):
+                return PROTEIN_TABLE[codes[s:e]]
+
+            tasks.append(Task(Stream(index, len(seq), fetch), 0, len(seq)))
+        finished = [0]
+
+        def sink(stream, start, probs):
+            outputs[stream.name][start : start + len(probs)] = probs
+            remaining[stream.name] -= len(probs)
+            if remaining[stream.name] == 0:
+                finished[0] += 1
+
+        def step(_n):
+            if progress is not None and finished[0]:
+                progress(finished[0])
+                finished[0] = 0
+
+        # longest first: long proteins take many steps, short ones fill the lanes behind them
+        order = sorted(range(len(tasks)), key=lambda i: -len(batch[i][1]))
+        predictor.run([tasks[i] for i in order], sink, split=False, progress=step)
+        if progress is not None and finished[0]:
+            progress(finished[0])
+        for (key, seq), probs in zip(batch, outputs):
+            yield key, seq, probs
+
+
+def in_background(items: Iterable, maxsize: int = 4096) -> Iterator:
+    """Iterate ``items`` in a worker thread, ``maxsize`` ahead of the consumer, so that writing
+    outputs overlaps with the next group's prediction (TensorFlow releases the GIL). An
+    exception raised by ``items`` is raised again in the consumer."""
+    import queue
+    import threading
+
+    done = object()
+    channel: queue.Queue = queue.Queue(maxsize)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                channel.put((True, item))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            channel.put((False, exc))
+            return
+        channel.put((True, done))
+
+    thread = threading.Thread(target=work, name="genorrn-predict", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = channel.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()

@@ -11,20 +11,20 @@ folder of a source checkout, and the copy installed with the package (``genorrn/
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from genorrn.cards import SUFFIX as CARD_SUFFIX
+from genorrn.cards import ModelCard, card_path, read_card
 from genorrn.errors import InputError, exception_line
 from genorrn.io.checksums import sha256  # noqa: F401  (re-exported for the CLI and benchmarks)
-
-CARD_SUFFIX = ".card.json"
+from genorrn.recipes import RECIPES, SPLICE, STRUCTURE
 
 #: the shipped models used when no --model is given
-DEFAULT_SPLICE_MODEL = "splice-athaliana-v3"
-DEFAULT_STRUCTURE_MODEL = "structure-q8-v1"
+DEFAULT_SPLICE_MODEL = SPLICE.default_model
+DEFAULT_STRUCTURE_MODEL = STRUCTURE.default_model
 
 
 def model_dirs() -> list[Path]:
@@ -34,14 +34,14 @@ def model_dirs() -> list[Path]:
     return [d for d in dirs if d.is_dir()]
 
 
-def available_models() -> dict[str, dict]:
+def available_models() -> dict[str, ModelCard]:
     """``{name: card}`` of every pretrained model found (first folder wins on a name clash)."""
-    found: dict[str, dict] = {}
+    found: dict[str, ModelCard] = {}
     for folder in model_dirs():
-        for card_path in sorted(folder.glob("*" + CARD_SUFFIX)):
-            name = card_path.name[: -len(CARD_SUFFIX)]
+        for path in sorted(folder.glob("*" + CARD_SUFFIX)):
+            name = path.name[: -len(CARD_SUFFIX)]
             if name not in found and (folder / f"{name}.keras").exists():
-                found[name] = json.loads(card_path.read_text())
+                found[name] = read_card(path)
     return found
 
 
@@ -51,7 +51,7 @@ def resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path | None]:
     if path.suffix == ".keras" or path.exists():
         if not path.exists():
             raise InputError(f"{path}: model file not found")
-        card = path.with_name(path.name.removesuffix(".keras") + CARD_SUFFIX)
+        card = card_path(path)
         return path, card if card.exists() else None
     for folder in model_dirs():
         weights = folder / f"{name_or_path}.keras"
@@ -62,31 +62,33 @@ def resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path | None]:
     raise InputError(f"{name_or_path}: no such model (available: {names})")
 
 
-def read_card(name_or_path: str | os.PathLike) -> dict:
+def model_card(name_or_path: str | os.PathLike) -> ModelCard:
+    """The card of a model name or ``.keras`` path (an error when there is none)."""
     weights, card = resolve(name_or_path)
     if card is None:
         raise InputError(f"{weights}: no model card ({weights.stem}{CARD_SUFFIX}) beside it")
-    try:
-        return json.loads(card.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{card}: model card is not valid JSON ({exc})") from None
+    return read_card(card)
 
 
-
-def _task_of(keras_model, card: dict | None) -> str:
-    if card and card.get("task"):
-        return card["task"]
-    return keras_model.name.removeprefix("genorrn_")
+def _task_of(keras_model, card: ModelCard) -> str:
+    """The card's task, else the model's name (``genorrn_TASK``), else its input width."""
+    if card.task:
+        return card.task
+    named = keras_model.name.removeprefix("genorrn_")
+    if named in RECIPES:
+        return named
+    widths = {r.architecture["alphabet_size"]: t for t, r in RECIPES.items()}
+    return widths.get(keras_model.input_shape[-1], named)
 
 
 class LoadedModel:
     """A Keras labeller with its model card, ready to predict through the streaming engine.
 
-    >>> model = genorrn.load_model("splice-athaliana-v1")          # doctest: +SKIP
+    >>> model = genorrn.load_model("splice-athaliana-v3")          # doctest: +SKIP
     >>> probs = model.predict("ACGT...")     # (L, 3): neither, acceptor, donor
     """
 
-    def __init__(self, keras_model, card: dict, path: Path):
+    def __init__(self, keras_model, card: ModelCard, path: Path):
         self.keras = keras_model
         self.card = card
         self.path = path
@@ -95,34 +97,46 @@ class LoadedModel:
 
     @property
     def classes(self) -> list[str]:
-        return list(self.card.get("classes", []))
+        return list(self.card.classes)
+
+    def streaming_defaults(self) -> dict:
+        """``chunk_size``, ``flank``, ``batch_size``: the card's, else the task recipe's. The
+        one place where streaming defaults are resolved, for every command and task."""
+        recipe = RECIPES.get(self.task, SPLICE)
+        return recipe.streaming | {k: v for k, v in self.card.streaming.items()
+                                   if k in recipe.streaming}  # fmt: skip
 
     def predictor(self, chunk_size: int | None = None, flank: int | None = None,
                   batch_size: int | None = None):  # fmt: skip
-        """A cached :class:`~genorrn.streaming.StreamingPredictor` (card defaults when None)."""
-        from genorrn import streaming
+        """A cached :class:`~genorrn.streaming.StreamingPredictor`; ``None`` options take
+        :meth:`streaming_defaults`."""
+        from genorrn.streaming import StreamingPredictor
 
-        defaults = self.card.get("streaming", {})
-        key = (
-            chunk_size or defaults.get("chunk_size", streaming.DEFAULT_CHUNK_SIZE),
-            defaults.get("flank", streaming.DEFAULT_FLANK) if flank is None else flank,
-            batch_size or defaults.get("batch_size", streaming.DEFAULT_BATCH_SIZE),
-        )
+        given = {"chunk_size": chunk_size, "flank": flank, "batch_size": batch_size}
+        settings = self.streaming_defaults() | {k: v for k, v in given.items() if v is not None}
+        key = (settings["chunk_size"], settings["flank"], settings["batch_size"])
         if key not in self._predictors:
-            self._predictors[key] = streaming.StreamingPredictor(self.keras, *key)
+            self._predictors[key] = StreamingPredictor(self.keras, *key)
         return self._predictors[key]
 
     def predict(self, sequence: str, strand: str = "+", **streaming_options) -> np.ndarray:
         """Per-position probabilities ``(len(sequence), classes)`` of a DNA or protein string.
 
         For DNA, ``strand="-"`` labels the reverse strand (sites of minus-strand genes), with
-        rows still in the string's (forward) order.
+        rows still in the string's (forward) order. A protein follows the same input policy
+        and streaming as ``genorrn predict structure`` (one trailing ``*`` removed, one lane
+        from the first residue), so both give the same numbers.
         """
-        from genorrn.encoding import encode_dna, encode_protein, reverse_complement_onehot
+        from genorrn.encoding import encode_dna, reverse_complement_onehot
 
         predictor = self.predictor(**streaming_options)
-        if self.card.get("alphabet", "dna") == "protein":
-            return predictor.predict_array(encode_protein(sequence))
+        if self.card.alphabet == "protein" or self.task == "structure":
+            from genorrn.data.proteins import clean_protein
+            from genorrn.predict import predict_sequences
+
+            seq = clean_protein("sequence", sequence, "predict()")
+            ((_, _, probs),) = predict_sequences(predictor, [("sequence", seq)])
+            return probs
         onehot = encode_dna(sequence)
         if strand == "-":
             return predictor.predict_array(reverse_complement_onehot(onehot).copy())[::-1].copy()
@@ -148,17 +162,18 @@ class LoadedModel:
 
 
 def load_model(name_or_path: str | os.PathLike, task: str | None = None) -> LoadedModel:
-    """Load a pretrained model by name (``genorrn models list``) or a ``.keras`` path.
+    """Load a model by name (``genorrn models list``) or ``.keras`` path, with its card.
 
-    Raises :class:`InputError` for a missing, truncated or corrupt file, and when ``task`` is
-    given and the model was trained for another task.
+    The one model loader of every task and command. Raises :class:`InputError` for a missing,
+    truncated or corrupt file, and, when ``task`` is given, for a model of another task or one
+    whose input channels or classes are not the task's (:mod:`genorrn.recipes`).
     """
-    weights, card_path = resolve(name_or_path)
-    card = json.loads(card_path.read_text()) if card_path else {}
     import zipfile
 
     import keras
 
+    weights, card_file = resolve(name_or_path)
+    card = read_card(card_file) if card_file else ModelCard()
     if not zipfile.is_zipfile(weights):
         raise InputError(f"{weights}: not a valid .keras model file (truncated or corrupt?)")
     try:
@@ -166,7 +181,15 @@ def load_model(name_or_path: str | os.PathLike, task: str | None = None) -> Load
     except Exception as exc:  # noqa: BLE001 - any failure here means an unusable file
         detail = exception_line(exc)[:120]
         raise InputError(f"{weights}: cannot load model ({detail})") from None
-    found = _task_of(keras_model, card)
-    if task and found != task:
-        raise InputError(f"{weights}: model is for task {found!r}, not {task!r}")
-    return LoadedModel(keras_model, card, weights)
+    loaded = LoadedModel(keras_model, card, weights)
+    if task:
+        if loaded.task != task:
+            raise InputError(f"{weights}: model is for task {loaded.task!r}, not {task!r}")
+        expected = RECIPES[task].architecture
+        shape = (keras_model.input_shape[-1], keras_model.output_shape[-1])
+        if shape != (expected["alphabet_size"], expected["num_classes"]):
+            raise InputError(
+                f"{weights}: not a {task} model (input {shape[0]} channels, {shape[1]} classes; "
+                f"expected {expected['alphabet_size']} and {expected['num_classes']})"
+            )
+    return loaded

@@ -4,6 +4,9 @@ Outputs of :func:`predict_to_files` for ``PREFIX`` (forward-strand chromosome co
 ``PREFIX.{acceptor,donor}.{plus,minus}.bw`` (or ``.bedgraph``) per-base probabilities, and
 ``PREFIX.sites.bed``: BED6 of positions whose probability is ≥ the threshold (name
 acceptor/donor, score = round(1000 × probability) as BED requires 0-1000, strand).
+
+:func:`training_task` gives :func:`genorrn.training.train` the splice parts: shard windows,
+class-weighted cross-entropy, selection on validation PR-AUC.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from genorrn.alphabets import SPLICE_CLASSES
-from genorrn.data.splice import mask_intervals, strand_labels
+from genorrn.checkpoints import fingerprint
+from genorrn.data.splice import mask_intervals, strand_labels, window_batches
 from genorrn.io.annotation import Annotation
 from genorrn.io.fasta import Genome
 from genorrn.io.outputs import atomic_outputs, check_output_path
 from genorrn.io.tracks import write_bed6, write_bedgraph, write_bigwig
-from genorrn.metrics import site_metrics
+from genorrn.metrics import average_precision, site_metrics
 from genorrn.predict import STRAND_NAMES, StrandScores, predict_genome
 from genorrn.regions import Region
 from genorrn.streaming import StreamingPredictor
 
+MODEL_NAME = "genorrn_splice"
 SITE_CHANNELS = {"acceptor": 1, "donor": 2}
 BLOCK = 1_000_000  # positions read back from the score files at a time
 
@@ -155,8 +160,6 @@ def evaluate(
     }
 
 
-
-
 def merge_parts(
     part_prefixes: list[str], prefix: str | os.PathLike, fmt: str = "bigwig", zoom_levels: int = 0
 ) -> dict:
@@ -225,4 +228,59 @@ def merge_parts(
     return {"parts": len(part_prefixes), "chromosomes": len(sizes), "sites": len(rows)}
 
 
-__all__ = ["evaluate", "merge_parts", "output_paths", "predict_to_files"]
+def site_pr_auc(model, arrays: dict[str, np.ndarray], batch_size: int) -> dict:
+    """Validation PR-AUC: average precision per site class over the weighted positions of
+    windows (``val_pr_auc_acceptor``, ``val_pr_auc_donor``) and their mean (``val_pr_auc``)."""
+    from genorrn.encoding import DNA_TABLE
+
+    scores = {c: [] for c in SITE_CHANNELS.values()}
+    truths = []
+    for i in range(0, len(arrays["seq"]), batch_size):
+        probs = np.asarray(model.predict_on_batch(DNA_TABLE[arrays["seq"][i : i + batch_size]]))
+        keep = arrays["weight"][i : i + batch_size].astype(bool)
+        truths.append(arrays["label"][i : i + batch_size][keep])
+        for c in scores:
+            scores[c].append(probs[..., c][keep])
+    truth = np.concatenate(truths)
+    per_class = {f"val_pr_auc_{site}": average_precision(truth == c, np.concatenate(scores[c]))
+                 for site, c in SITE_CHANNELS.items()}  # fmt: skip
+    return {"val_pr_auc": float(np.nanmean(list(per_class.values())))} | per_class
+
+
+def training_task(train_arrays: dict, validation_arrays: dict, batch_size: int,
+                  site_weight: float):  # fmt: skip
+    """The splice parts of :func:`genorrn.training.train`: shard windows weighted by
+    ``site_weight`` at sites, cross-entropy, selection on mean validation PR-AUC."""
+    import keras
+
+    from genorrn.training import TrainingTask
+
+    data_sha256 = fingerprint(
+        *(np.ascontiguousarray(arrays[key]) for arrays in (train_arrays, validation_arrays)
+          for key in ("seq", "label", "weight"))
+    )  # fmt: skip
+    return TrainingTask(
+        name=MODEL_NAME, selection="val_pr_auc",
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        batches=lambda seed: window_batches(train_arrays, batch_size, site_weight, seed=seed),
+        validate=lambda model: site_pr_auc(model, validation_arrays, batch_size),
+        data_sha256=data_sha256,
+        facts={"window": int(train_arrays["seq"].shape[1]),
+               "train_windows": len(train_arrays["seq"])},
+        positions_per_batch=batch_size * int(train_arrays["seq"].shape[1]),
+    )  # fmt: skip
+
+
+def train_splice(train_arrays: dict, validation_arrays: dict, out, cfg, **options) -> dict:
+    """Train a splice labeller with :func:`genorrn.training.train` (``cfg``: a
+    ``TrainConfig.for_task("splice", …)``; ``options``: ``resume``, ``init``, ``log``,
+    ``extra`` as there); returns the final state."""
+    from genorrn.training import train
+
+    task = training_task(train_arrays, validation_arrays, cfg.batch_size,
+                         cfg.options["site_weight"])  # fmt: skip
+    return train(task, out, cfg, **options)
+
+
+__all__ = ["evaluate", "merge_parts", "output_paths", "predict_to_files", "train_splice",
+           "training_task"]

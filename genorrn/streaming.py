@@ -27,18 +27,13 @@ How a labeller (:func:`genorrn.models.build_labeller`) runs over a sequence of a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from genorrn.models.labeller import config_of
-
-#: Defaults chosen from benchmarks/streaming_exactness.py and benchmarks/streaming_throughput.py
-DEFAULT_CHUNK_SIZE = 5000
-DEFAULT_FLANK = 1000
-DEFAULT_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -154,9 +149,9 @@ class StreamingPredictor:
     def __init__(
         self,
         model: keras.Model,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-        flank: int = DEFAULT_FLANK,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        chunk_size: int,
+        flank: int,
+        batch_size: int,
     ):
         if chunk_size < 1 or flank < 0 or batch_size < 1:
             raise ValueError("chunk_size and batch_size must be >= 1 and flank >= 0")
@@ -240,8 +235,3 @@ class StreamingPredictor:
 def whole_sequence(model: keras.Model, onehot: np.ndarray) -> np.ndarray:
     """Reference: the model applied to the whole sequence in one call (memory grows with L)."""
     return np.asarray(model.predict_on_batch(onehot[None]))[0]
-
-
-def stream_tasks(streams: Sequence[Stream]) -> list[Task]:
-    """One task per whole stream."""
-    return [Task(s, 0, s.length) for s in streams]

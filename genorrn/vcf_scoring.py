@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 import time
 from collections import Counter
+from pathlib import Path
 
 from genorrn import __version__
 from genorrn.errors import InputError, exception_line
@@ -44,8 +44,9 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
     """
     from tqdm import tqdm
 
+    from genorrn.delta import FIELDS, REASONS
     from genorrn.pretrained import load_model, sha256
-    from genorrn.variants import FIELDS, REASONS, VariantScorer
+    from genorrn.variants import VariantScorer
 
     if not _INFO_ID.match(info_id):
         raise InputError(f"--info-id {info_id!r}: not a valid VCF INFO ID (letters, digits, _ and .)")
@@ -146,7 +147,7 @@ def _records(vcf, shown: str):
 
 
 def _score_block(records, scorer, writer, info_id, chr_prefix, strict, shown, counts, missing):
-    from genorrn.variants import Variant
+    from genorrn.delta import Variant
 
     variants = [Variant(chrom_prefix(r.chrom, chr_prefix), r.pos - 1, r.ref or "",
                         tuple(r.alts or ())) for r in records]  # fmt: skip

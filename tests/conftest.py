@@ -58,10 +58,11 @@ def tiny_structure_model():
     import numpy as np
 
     from genorrn.models.labeller import build_labeller
-    from genorrn.structure import structure_config
+    from genorrn.recipes import STRUCTURE
 
     keras.config.set_dtype_policy("float32")
-    cfg = structure_config(units=(8,), conv_filters=6, conv_kernel=5, conv_layers=1, dropout=0.0)
+    cfg = STRUCTURE.labeller_config(lstm_units=[8], conv_filters=6, conv_kernel=5, conv_layers=1,
+                                    dropout=0.0)
     model = build_labeller(cfg, name="genorrn_structure")
     rng = np.random.default_rng(20240501)
     model.set_weights([rng.normal(0.0, 0.6, w.shape).astype(np.float32) for w in model.get_weights()])

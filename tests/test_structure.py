@@ -14,16 +14,9 @@ import pytest
 
 from conftest import REPO, assert_one_line_error, cli, run_cli, shared_path
 from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
-from genorrn.data.structure import (
-    ALLOWED,
-    IGNORE,
-    Chain,
-    clean_protein,
-    load_netsurfp,
-    load_test_csv,
-    make_batches,
-    read_proteins,
-)
+from genorrn.data.protein_batches import make_batches
+from genorrn.data.proteins import clean_protein, read_proteins
+from genorrn.data.structure import ALLOWED, IGNORE, Chain, load_netsurfp, load_test_csv
 from genorrn.errors import InputError
 
 EXAMPLE = REPO / "reference_data" / "proteins" / "example.faa"
@@ -105,7 +98,7 @@ def test_batches_are_length_bucketed_and_masked():
 def test_allowed_set_loss():
     import keras
 
-    from genorrn.structure import AllowedSetLoss
+    from genorrn.models.masked import AllowedSetLoss
 
     probs = np.full((1, 3, 8), 1 / 8, np.float32)
     probs[0, 0] = [0.5, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05]
@@ -117,7 +110,7 @@ def test_allowed_set_loss():
 
 
 def test_sov99_hand_computed():
-    from genorrn.structure import sov99
+    from genorrn.metrics import sov99
 
     assert sov99("HHHHEEEC", "HHHHEEEC") == (8.0, 8)
     # a one-residue shift: both pairs get delta = 1 → SOV 100 while Q3 = 7/8
@@ -130,7 +123,7 @@ def test_sov99_hand_computed():
 
 
 def test_q3_from_q8_groups():
-    from genorrn.structure import q3_from_q8
+    from genorrn.encoding import q3_from_q8
 
     p8 = np.eye(8, dtype=np.float32)
     assert "".join(SS3_CLASSES[k] for k in q3_from_q8(p8).argmax(-1)) == "HHHEECCC"
@@ -277,10 +270,9 @@ def test_single_record_ss2_is_a_file_and_matches_psipred_layout(structure_model_
 
 def test_lowercase_and_selenocysteine_encode_as_documented(structure_model_path):
     from genorrn.encoding import encode_protein
-    from genorrn.structure import load_structure_model, make_predictor
+    from genorrn.pretrained import load_model
 
-    model, _ = load_structure_model(structure_model_path)
-    predictor = make_predictor(model)
+    predictor = load_model(structure_model_path, task="structure").predictor()
     upper = predictor.predict_array(encode_protein("MKVXLA"))
     lower = predictor.predict_array(encode_protein("mkvula"))
     np.testing.assert_allclose(upper, lower, atol=1e-6)
@@ -289,12 +281,13 @@ def test_lowercase_and_selenocysteine_encode_as_documented(structure_model_path)
 def test_very_long_protein_streams(structure_model_path):
     from genorrn.encoding import encode_protein
     from genorrn.streaming import whole_sequence
-    from genorrn.structure import load_structure_model, make_predictor, predict_sequences
+    from genorrn.predict import predict_sequences
+    from genorrn.pretrained import load_model
 
-    model, _ = load_structure_model(structure_model_path)
+    model = load_model(structure_model_path, task="structure").keras
     rng = np.random.default_rng(3)
     seq = "".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 6003))
-    predictor = make_predictor(model, chunk_size=512, flank=128, batch_size=4)
+    predictor = load_model(structure_model_path).predictor(chunk_size=512, flank=128, batch_size=4)
     ((key, got_seq, probs),) = list(predict_sequences(predictor, [("long", seq)]))
     assert probs.shape == (6003, 8) and got_seq == seq
     whole = whole_sequence(model, encode_protein(seq))
@@ -333,7 +326,7 @@ def test_shipped_model_predicts_example(tmp_path):
     card = json.loads((REPO / "models" / f"{DEFAULT_MODEL}.card.json").read_text())
     from genorrn.pretrained import sha256
 
-    assert card["sha256"] == sha256(REPO / "models" / f"{DEFAULT_MODEL}.keras")
+    assert card["weights"]["sha256"] == sha256(REPO / "models" / f"{DEFAULT_MODEL}.keras")
     assert card["task"] == "structure" and card["alphabet"] == "protein"
     import genorrn
 

@@ -71,7 +71,6 @@ def test_init_from_options_are_checked_before_any_data_is_read(tmp_path, capsys,
 
 def test_init_from_is_recorded(tmp_path, capsys, structure_model_path, monkeypatch):
     """The CLI passes the grown model to the trainer and records where it came from."""
-    import genorrn.cli.structure as cli_structure
     import genorrn.structure as structure
 
     seen = {}
@@ -84,7 +83,7 @@ def test_init_from_is_recorded(tmp_path, capsys, structure_model_path, monkeypat
         seen.update(cfg=cfg, extra=extra, init=init)
         return {"epoch": 0, "best": 0.0, "best_epoch": 0}
 
-    monkeypatch.setattr(cli_structure, "prepare_training_sets", fake_sets)
+    monkeypatch.setattr(structure, "prepare_training_sets", fake_sets)
     monkeypatch.setattr(structure, "train_structure", fake_train)
     result = run_in_process(capsys, "train", "structure", "-o", str(tmp_path / "out"),
                             "--init-from", str(structure_model_path), "--widen",

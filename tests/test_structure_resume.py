@@ -24,11 +24,13 @@ def _chains(n: int, seed: int) -> list[Chain]:
 
 
 def _config(units=(4,), epochs=2):
-    from genorrn.structure import StructureTrainConfig, structure_config
+    from genorrn.recipes import STRUCTURE
+    from genorrn.training import TrainConfig
 
-    return StructureTrainConfig(
-        model=structure_config(units=units, conv_filters=4, conv_kernel=3, conv_layers=1,
-                               dropout=0.0),
+    return TrainConfig.for_task(
+        "structure",
+        model=STRUCTURE.labeller_config(lstm_units=list(units), conv_filters=4, conv_kernel=3,
+                                        conv_layers=1, dropout=0.0),
         epochs=epochs, batch_size=4, steps_per_epoch=2, patience=10, max_len=64,
     )  # fmt: skip
 
@@ -43,9 +45,10 @@ def test_resume_continues_epochs_optimizer_and_learning_rate(tmp_path):
     first = train_structure(train, validation, out, _config(epochs=2), log=lambda _m: None)
     assert first["epoch"] == 2 and (out / "last.keras").exists()
     history = json.loads((out / "state.json").read_text())["history"]
-    # a learning rate lowered before the interruption is the one the resumed run uses
+    # plateau schedule: the rate is --learning-rate x 0.5 per halving recorded in state.json,
+    # so a run that had halved twice resumes at a quarter of the base rate (2e-3)
     state = json.loads((out / "state.json").read_text())
-    state["lr"] = 1e-4
+    state["halvings"] = 2
     (out / "state.json").write_text(json.dumps(state))
     messages = []
     second = train_structure(train, validation, out, _config(epochs=4), log=messages.append,
@@ -53,7 +56,7 @@ def test_resume_continues_epochs_optimizer_and_learning_rate(tmp_path):
     assert any(m.startswith("resuming after epoch 2") for m in messages), messages
     assert [e["epoch"] for e in second["history"]] == [1, 2, 3, 4]
     assert second["history"][:2] == history
-    assert second["history"][2]["lr"] == pytest.approx(1e-4)
+    assert second["history"][2]["lr"] == pytest.approx(2e-3 / 4)
     # the optimizer state went on: 4 epochs x 2 steps, not 2 x 2 of a fresh start
     last = keras.saving.load_model(out / "last.keras")
     assert int(last.optimizer.iterations) == 8

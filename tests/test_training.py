@@ -23,25 +23,27 @@ def _cfg(epochs):
     from genorrn.models import LabellerConfig
     from genorrn.training import TrainConfig
 
-    return TrainConfig(model=LabellerConfig(lstm_units=[4], conv_filters=0), epochs=epochs,
-                       batch_size=3, patience=10, lr_schedule="cosine")  # fmt: skip
+    return TrainConfig.for_task("splice", model=LabellerConfig(lstm_units=[4], conv_filters=0),
+                                epochs=epochs, batch_size=3, patience=10, lr_schedule="cosine")
 
 
 def _train(out, arrays, epochs, resume=False):
-    from genorrn.training import train
+    from genorrn.splice import train_splice
 
-    return train(arrays, arrays, out, _cfg(epochs), {1: "acceptor", 2: "donor"}, "genorrn_splice",
-                 resume=resume, log=lambda message: None)  # fmt: skip
+    return train_splice(arrays, arrays, out, _cfg(epochs), resume=resume, log=lambda message: None)
 
 
 def test_cosine_schedule():
-    from genorrn.training import TrainConfig, scheduled_rate
+    from genorrn.training import TrainConfig, learning_rate
 
-    cfg = TrainConfig(epochs=4, learning_rate=1e-3, lr_schedule="cosine")
-    rates = [scheduled_rate(cfg, e) for e in range(4)]
+    cfg = TrainConfig.for_task("splice", epochs=4, learning_rate=1e-3, lr_schedule="cosine")
+    rates = [learning_rate(cfg, e) for e in range(4)]
     assert rates[0] == pytest.approx(1e-3) and rates[2] == pytest.approx(5e-4)
     assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] > 0
-    assert scheduled_rate(TrainConfig(epochs=4, learning_rate=1e-3), 3) == 1e-3
+    constant = TrainConfig.for_task("splice", epochs=4, learning_rate=1e-3)
+    assert [learning_rate(constant, e) for e in range(4)] == [1e-3] * 4
+    plateau = TrainConfig.for_task("splice", learning_rate=1e-3, lr_schedule="plateau")
+    assert learning_rate(plateau, 3, halvings=2) == pytest.approx(2.5e-4)
 
 
 def test_resume_continues_and_refuses_other_data(tmp_path):

@@ -10,15 +10,8 @@ import pytest
 
 from genorrn.io.annotation import read_annotation
 from genorrn.io.fasta import Genome
-from genorrn.variants import (
-    Target,
-    Variant,
-    VariantScorer,
-    aligned_alt,
-    delta_score,
-    score_variants,
-    whole_region_delta,
-)
+from genorrn.delta import Target, Variant, aligned_alt, delta_score
+from genorrn.variants import VariantScorer, score_variants, whole_region_delta
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference_data"
 FASTA = REFERENCE / "athaliana_chr1_test_slice.fa"

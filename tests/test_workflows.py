@@ -3,7 +3,10 @@
 Snakemake runs as a separate process (``python -m snakemake``) with this interpreter's
 ``bin/`` first on PATH, so the jobs call the same installed ``genorrn``. Each test works in
 its own temporary folder (``--directory``); the shared data path comes from conftest
-(``GENORRN_SHARED_DATA`` or ``../shared/data``).
+(``GENORRN_SHARED_DATA`` or ``../shared/data``). The helper logic of the rules is the plain
+Python package ``workflows/helpers/``, imported here directly (no Snakemake needed).
+
+The end-to-end tests (real Snakemake runs that train and predict) are marked ``slow``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO, SHARED_DATA, run_cli, shared_path
 
@@ -29,6 +33,11 @@ SNAKEFILE = WORKFLOWS / "Snakefile"
 TEST_CONFIG = WORKFLOWS / ".test" / "config.yaml"
 LOCAL = WORKFLOWS / "profiles" / "local"
 SLURM = WORKFLOWS / "profiles" / "slurm"
+CONFIG = WORKFLOWS / "config" / "config.yaml"
+SCHEMA = WORKFLOWS / "config" / "schema.yaml"
+
+sys.path.insert(0, str(WORKFLOWS))
+import helpers  # noqa: E402  (workflows/helpers/, as rules/common.smk imports it)
 
 #: The only lint left, explained in workflows/README.md ("Lint"): genorrn is not packaged for
 #: conda or as a container, so rules run in the environment that runs Snakemake.
@@ -196,18 +205,20 @@ def test_lint_only_documented_findings(tmp_path):
         assert title in readme  # each remaining lint is explained
 
 
-# -- scatter helpers --------------------------------------------------------------------------
+# -- helpers (workflows/helpers/) -------------------------------------------------------------
 
 
-def load_common(config: dict) -> dict:
-    """The helper functions of rules/common.smk (plain Python), with a given config."""
-    namespace = {"config": config, "workflow": type("W", (), {"basedir": str(WORKFLOWS)})()}
-    exec(compile((WORKFLOWS / "rules" / "common.smk").read_text(), "common.smk", "exec"), namespace)
-    return namespace
+def workflow_helpers(config: dict) -> helpers.Workflow:
+    """The rules' helpers for a given (partial) config, as rules/common.smk builds them."""
+    return helpers.Workflow(config, WORKFLOWS)
+
+
+def shipped_config() -> dict:
+    return yaml.safe_load(CONFIG.read_text())
 
 
 def covered(regions) -> set[tuple[str, int]]:
-    return {(c, p) for c, s, e in regions for p in range(s, e)}
+    return {(r.chrom, p) for r in regions for p in range(r.start, r.end)}
 
 
 @pytest.mark.parametrize("parts", [1, 3, 8])
@@ -217,12 +228,12 @@ def test_preprocess_parts_cover_every_split_once(parts):
         "validation": ["c1:1001-1500"],
         "test": ["c1:1501-2000", "c3:11-60"],
     }
-    common = load_common({"splice": {"splits": splits, "genome": "unused.fa",
-                                     "preprocess": {"parts": parts}}})  # fmt: skip
-    part_regions = common["preprocess_parts"]()
+    splice = workflow_helpers({"splice": {"splits": splits, "genome": "unused.fa",
+                                          "preprocess": {"parts": parts}}}).splice  # fmt: skip
+    part_regions = splice.preprocess_parts()
     assert len(part_regions) == parts
     for name, texts in splits.items():
-        whole = covered(common["resolve_regions"](texts, "unused.fa"))
+        whole = covered(helpers.resolve_regions(texts, "unused.fa"))
         seen: set[tuple[str, int]] = set()
         for regions in part_regions:
             mine = covered(r for r in regions if covered([r]) <= whole)
@@ -233,17 +244,196 @@ def test_preprocess_parts_cover_every_split_once(parts):
 
 
 def test_prediction_chunks_tile_the_regions():
-    common = load_common({"splice": {"genome": "unused.fa", "predict": {
-        "input": None, "regions": ["c1:1-12", "c2:5-5"], "chunk_size": 5}}})  # fmt: skip
-    assert common["predict_chunks"]() == [
-        ("c1", 0, 5), ("c1", 5, 10), ("c1", 10, 12), ("c2", 4, 5)
+    from genorrn.regions import Region
+
+    splice = workflow_helpers({"results": "out", "splice": {"genome": "unused.fa", "predict": {
+        "input": None, "regions": ["c1:1-12", "c2:5-5"], "scatter_size": 5}}}).splice  # fmt: skip
+    assert splice.predict_chunks() == [
+        Region("c1", 0, 5), Region("c1", 5, 10), Region("c1", 10, 12), Region("c2", 4, 5)
     ]  # fmt: skip
-    assert common["format_region"]("c1", 0, 5) == "c1:1-5"
+    assert splice.predict_part_prefixes()[0] == os.path.join(
+        "out", "splice", "predict", "parts", "c1", "1-5"
+    )
+    assert str(Region("c1", 0, 5)) == "c1:1-5"  # --region / --only-region form
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["c1:1-12", "chr2:1,001-2,000", "NC_003070.9:23000001-30427671", "c1:7-7",
+     "c1:0-5", "c1:10-5", "c1:1:1-5", "c1 :1-5", "c1:1-"],
+)  # fmt: skip
+def test_regions_are_parsed_as_the_command_line_parses_them(text):
+    """One parser (genorrn.regions) for the workflow and the CLI: same regions, same errors."""
+    from genorrn.errors import InputError
+    from genorrn.regions import parse_region
+
+    try:
+        expected = [parse_region(text)]
+    except InputError as exc:
+        with pytest.raises(InputError) as raised:
+            helpers.resolve_regions([text], "unused.fa")
+        assert str(raised.value) == str(exc)
+    else:
+        assert helpers.resolve_regions([text], "unused.fa") == expected
+    # the schema's region pattern accepts what the parser's grammar accepts
+    import jsonschema
+
+    pattern = yaml.safe_load(SCHEMA.read_text())["definitions"]["region"]
+    grammar_ok = re.match(r"^[^:\s]+(:[\d,]+(-[\d,]+)?)?$", text) is not None
+    assert jsonschema.Draft202012Validator(pattern).is_valid(text) == grammar_ok
+
+
+def test_open_regions_are_completed_and_checked_from_the_fasta(tmp_path):
+    from genorrn.errors import InputError
+    from genorrn.regions import Region
+
+    fasta = tmp_path / "tiny.fa"
+    fasta.write_text(">c1\n" + "ACGT" * 5 + "\n>c2\nACGTA\n")
+    assert helpers.resolve_regions(["c1:11", "c2"], str(fasta)) == [
+        Region("c1", 10, 20), Region("c2", 0, 5)
+    ]  # fmt: skip
+    with pytest.raises(InputError, match="no record named 'c3'"):
+        helpers.resolve_regions(["c3"], str(fasta))
+    with pytest.raises(InputError, match="outside the sequence"):
+        helpers.resolve_regions(["c2:6"], str(fasta))
+
+
+# -- defaults from genorrn.recipes ------------------------------------------------------------
+
+
+def cli_options(*command: str) -> set[str]:
+    """Option names (argparse ``dest``) of ``genorrn COMMAND…``."""
+    import argparse
+
+    from genorrn.cli import build_parser
+
+    parser = build_parser()
+    for name in command:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return {a.dest for a in parser._actions if a.option_strings}
+
+
+@pytest.mark.parametrize("task", ["splice", "structure"])
+def test_train_keys_are_command_line_options(task):
+    """Every key of a train section (config and schema) is a `genorrn train TASK` option, a
+    scheduling setting (gpus, threads) or `extra`; every null is a recipe default or an
+    option the command line leaves unset."""
+    from genorrn.recipes import recipe
+
+    known = cli_options("train", task)
+    section = shipped_config()[task]["train"]
+    schema = yaml.safe_load(SCHEMA.read_text())["properties"][task]["properties"]["train"]
+    for key in set(section) | set(schema["properties"]):
+        assert key in helpers.common.SCHEDULING_KEYS or key in known, (task, key)
+    defaults = {**recipe(task).architecture, **recipe(task).training}
+    for key, value in section.items():
+        if value is None:
+            field = helpers.common.RECIPE_FIELDS.get(key, key)
+            assert field in defaults or key in ("steps_per_epoch", "max_windows"), (task, key)
+
+
+@pytest.mark.parametrize("task", ["splice", "structure"])
+def test_null_train_settings_come_from_the_recipe(task):
+    """The shipped config repeats no recipe default: its nulls are filled from
+    genorrn.recipes, and what it sets explicitly differs from the recipe (or is not in it)."""
+    from genorrn.recipes import recipe
+
+    config = {**shipped_config(), "shared_data": str(SHARED_DATA)}
+    task_helpers = getattr(workflow_helpers(config), task)
+    defaults = {**recipe(task).architecture, **recipe(task).training}
+    section = config[task]["train"]
+    filled = task_helpers.train_options()
+    assert list(filled) == list(section)  # same options, same order
+    for key, value in section.items():
+        field = helpers.common.RECIPE_FIELDS.get(key, key)
+        if value is None and field in defaults:
+            assert filled[key] == defaults[field], key
+        elif value is not None:
+            assert defaults.get(field) != value, f"{task}.train.{key} repeats the recipe default"
+    args = task_helpers.train_args()
+    units = ",".join(str(u) for u in recipe(task).architecture["lstm_units"])
+    assert f"--units {units} " in args and args.endswith("--mixed-precision")
+    assert f"--epochs {recipe(task).training['epochs']} " in args
+    if task == "splice":  # a deliberate workflow choice, kept explicit
+        assert "--lr-schedule cosine" in args
+
+
+def test_run_folder_hash_covers_the_filled_defaults(monkeypatch):
+    """One hash (helpers.run_digest) names both run folders. A null and the recipe's value
+    give the same folder; another value, or another recipe default, another folder."""
+    from genorrn.recipes import SPLICE, STRUCTURE
+
+    base = {**shipped_config(), "shared_data": "/data"}
+    wf = workflow_helpers(base)
+    for task, recipe in (("splice", SPLICE), ("structure", STRUCTURE)):
+        before = getattr(wf, task).train_dir()
+        assert re.fullmatch(r"run-[0-9a-f]{10}", os.path.basename(before))
+        assert os.path.dirname(before) == os.path.join("results", task, "train")
+        explicit = json.loads(json.dumps(base))
+        explicit[task]["train"]["units"] = list(recipe.architecture["lstm_units"])
+        explicit[task]["train"]["threads"] = 99  # scheduling only
+        assert getattr(workflow_helpers(explicit), task).train_dir() == before
+        explicit[task]["train"]["units"] = [3]
+        assert getattr(workflow_helpers(explicit), task).train_dir() != before
+        monkeypatch.setitem(recipe.training, "epochs", 1000)  # a changed genorrn default
+        assert getattr(wf, task).train_dir() != before
+
+
+@pytest.mark.shared_data
+def test_shipped_splits_are_the_package_preset():
+    """config splice.splits holds the regions of genorrn's fixed split
+    (genorrn.data.splice.SPLIT_PRESETS["athaliana-chr1"], an open test end), region for region."""
+    from genorrn.data.splice import SPLIT_PRESETS
+    from genorrn.recipes import SPLICE
+
+    shared_path("splice", "athaliana_chr1")
+    config = {**shipped_config(), "shared_data": str(SHARED_DATA)}
+    splice = workflow_helpers(config).splice
+    preset = SPLIT_PRESETS[SPLICE.splits]
+    assert set(preset) == set(config["splice"]["splits"])
+    assert splice.split_regions() == {
+        name: helpers.resolve_regions(preset[name], splice.genome()) for name in preset
+    }
+
+
+# -- renamed key: splice.predict.chunk_size -> scatter_size -----------------------------------
+
+
+def test_renamed_chunk_size_is_refused_with_the_new_name(tmp_path):
+    old = {"splice": {"predict": {"chunk_size": 1_000_000}}}
+    with pytest.raises(ValueError, match=r"splice\.predict\.chunk_size was renamed to "
+                                         r"splice\.predict\.scatter_size"):  # fmt: skip
+        helpers.check_renamed_keys(old)
+    helpers.check_renamed_keys(shipped_config())  # the shipped config uses the new name
+    # and in a run: the message, not the schema's generic "additional property"
+    bad = tmp_path / "old.yaml"
+    bad.write_text(yaml.safe_dump(old))
+    output = snakemake("-n", "--configfile", str(bad), workdir=tmp_path, check=False)
+    assert "splice.predict.chunk_size was renamed to splice.predict.scatter_size" in output
+    assert "write `scatter_size: 1000000` instead" in output
+
+
+def test_schema_scatter_size():
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    config = shipped_config()
+    assert validator.is_valid(config)
+    predict = config["splice"]["predict"]
+    for value, ok in ((1, True), (5_000_000, True), (0, False), (2.5, False), (None, False)):
+        predict["scatter_size"] = value
+        assert validator.is_valid(config) == ok, value
+    predict["scatter_size"] = 5_000_000
+    predict["chunk_size"] = 5_000_000  # the old key: refused by the schema too
+    assert not validator.is_valid(config)
 
 
 # -- tiny real runs ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_tiny_splice_workflow_end_to_end(tmp_path):
     """The whole splice workflow on CPU: scattered preprocessing, training, evaluation,
@@ -319,6 +509,7 @@ def test_tiny_splice_workflow_end_to_end(tmp_path):
     assert (out / "model.keras").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_tiny_structure_workflow_end_to_end(tmp_path):
     """Homology filter -> training -> evaluation -> prediction in 2 shards, merged; the merge
@@ -384,6 +575,7 @@ def test_variants_workflow_dry_run_and_missing_vcf(tmp_path):
     assert "config variants.vcf: set the VCF to score" in output
 
 
+@pytest.mark.slow
 def test_variants_workflow_end_to_end(tmp_path):
     """Scattered scoring of the bundled example (3 jobs) joined into one indexed VCF that
     equals one unsharded `genorrn predict variants` run."""

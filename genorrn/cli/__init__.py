@@ -1,7 +1,8 @@
 """The ``genorrn`` command line: thin argument parsing over the library.
 
-Each command group lives in its own module and registers its subcommands with
-``add_parser(subparsers)``; handlers import heavy libraries (TensorFlow) lazily so that
+One module per verb (``predict``, ``train``, ``evaluate``, ``plot``, ``data``, ``models``), each
+registering its subcommands for every task; they import nothing from each other, only
+:mod:`genorrn.cli.common`; handlers import heavy libraries (TensorFlow) lazily so that
 ``genorrn --help`` stays fast. User errors print one line and exit non-zero; ``--debug``
 shows the traceback.
 """
@@ -26,8 +27,7 @@ GROUPS = {
 
 
 #: Modules that add subcommands: each has ``COMMANDS = {group: add_parser_function}``.
-COMMAND_MODULES = ["data", "models", "train", "evaluate", "predict", "plot", "structure",
-                   "structure_data"]
+COMMAND_MODULES = ["data", "models", "train", "evaluate", "predict", "plot"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,12 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         subs[name] = group.add_subparsers(dest="command", metavar="SUBCOMMAND")
         group.set_defaults(func=lambda args, group=group: group.print_help() or 2)
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"genorrn.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"genorrn.cli.{module_name}":
-                raise
-            continue
+        module = importlib.import_module(f"genorrn.cli.{module_name}")
         for group_name, add_parser in module.COMMANDS.items():
             add_parser(subs[group_name])
     return parser

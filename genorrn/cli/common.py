@@ -1,10 +1,25 @@
-"""Options and helpers shared by the prediction and evaluation commands."""
+"""Options and helpers shared by the command modules (the only module they import from).
+
+Defaults shown and used here come from :mod:`genorrn.recipes` (one recipe per task)."""
 
 from __future__ import annotations
 
 import re
 import sys
 import time
+
+from genorrn.recipes import SCHEDULES, recipe
+
+UNITS = {"splice": "positions", "structure": "residues"}
+
+
+def log_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def name_list(text: str) -> list[str]:
+    """argparse type for ``a,b``."""
+    return [x.strip() for x in text.split(",") if x.strip()]
 
 
 def int_list(text: str) -> list[int]:
@@ -66,18 +81,107 @@ def shard_bounds(sizes: list[int], k: int, n: int) -> tuple[int, int]:
     return bound(k - 1), bound(k)
 
 
-def add_streaming_options(
-    parser, unit: str = "positions", defaults: tuple[int, int, int] = (5000, 1000, 32)
-) -> None:
-    """``--chunk-size``, ``--flank``, ``--batch-size``: the streaming engine's knobs."""
-    chunk, flank, batch = defaults
-    parser.add_argument("--chunk-size", type=int, default=None, metavar="N",
-                        help=f"{unit} per chunk (default: the model card's, else {chunk})")
-    parser.add_argument("--flank", type=int, default=None, metavar="N",
+def add_model_option(parser, task: str) -> None:
+    """``--model``, defaulting to the task's shipped model."""
+    default = recipe(task).default_model
+    parser.add_argument("--model", default=default, metavar="NAME|PATH",
+                        help=f"{task} model name or .keras path (default: the shipped {default})")
+
+
+def add_streaming_options(parser, task: str) -> None:
+    """``--chunk-size``, ``--flank``, ``--batch-size``: the streaming engine's knobs (None: the
+    model card's, else the task recipe's; resolved by ``LoadedModel.predictor``)."""
+    d, unit = recipe(task).streaming, UNITS[task]
+    parser.add_argument("--chunk-size", type=int_range(1), default=None, metavar="N",
+                        help=f"{unit} per chunk (default: the model card's, else "
+                        f"{d['chunk_size']})")
+    parser.add_argument("--flank", type=int_range(0), default=None, metavar="N",
                         help=f"lookahead {unit} for the backward LSTMs (default: the model "
-                        f"card's, else {flank})")
-    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
-                        help=f"chunks (lanes) per call (default: the model card's, else {batch})")
+                        f"card's, else {d['flank']})")
+    parser.add_argument("--batch-size", type=int_range(1), default=None, metavar="N",
+                        help=f"chunks (lanes) per call (default: the model card's, else "
+                        f"{d['batch_size']})")
+
+
+def add_chr_prefix_option(parser) -> None:
+    parser.add_argument(
+        "--chr-prefix",
+        choices=["add", "strip"],
+        help="add or strip a 'chr' prefix on the annotation's chromosome names to match the FASTA",
+    )
+
+
+def add_training_options(parser, task: str) -> None:
+    """Architecture, optimisation, resume and ``--init-from`` options of ``genorrn train TASK``
+    (defaults: the task recipe's). Architecture options default to None, so that
+    ``--init-from`` can tell 'not given' from 'given the default'."""
+    r = recipe(task)
+    a, t = r.architecture, r.training
+    units = ",".join(str(u) for u in a["lstm_units"])
+    parser.add_argument("--units", type=int_list,
+                        help=f"LSTM units per BiLSTM layer, comma-separated ({units})")
+    parser.add_argument("--conv-filters", type=int_range(0),
+                        help=f"conv front-end filters, 0 = none ({a['conv_filters']})")
+    parser.add_argument("--conv-kernel", type=int_range(1),
+                        help=f"conv kernel width, odd ({a['conv_kernel']})")
+    parser.add_argument("--conv-layers", type=int_range(1),
+                        help=f"conv front-end layers ({a['conv_layers']})")
+    parser.add_argument("--dropout", type=dropout_rate,
+                        help=f"dropout before each LSTM layer, training only ({a['dropout']:g}); "
+                        "with --init-from it needs --widen like the other architecture options")
+    parser.add_argument("--epochs", type=int_range(1), default=t["epochs"],
+                        help=f"maximum epochs ({t['epochs']})")
+    parser.add_argument("--batch-size", type=int_range(1), default=t["batch_size"],
+                        help=f"{'windows' if task == 'splice' else 'chains'} per batch "
+                        f"({t['batch_size']})")
+    parser.add_argument("--learning-rate", type=float, default=t["learning_rate"],
+                        help=f"Adam learning rate ({t['learning_rate']:g})")
+    parser.add_argument("--lr-schedule", choices=SCHEDULES, default=t["lr_schedule"],
+                        help="learning rate per epoch: constant, cosine decay from "
+                        "--learning-rate to 0 at --epochs, or plateau (halve after an epoch "
+                        f"without validation gain) ({t['lr_schedule']})")
+    parser.add_argument("--patience", type=int_range(1), default=t["patience"],
+                        help=f"early-stopping patience in epochs ({t['patience']})")
+    parser.add_argument("--steps-per-epoch", type=int_range(1),
+                        help="batches per epoch (default: one pass)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 on GPU (ignored with a warning on CPU, where it is "
+                        "slower)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in OUT (OUT/last.keras: weights and optimizer "
+                        "state; OUT/state.json: epoch, best score, history); a different "
+                        "architecture or other data is refused; the learning rate follows the "
+                        "options given now (see README: Resume rule)")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="also save every epoch's model as OUT/epoch_NNN.keras (for 'genorrn "
+                        "models average')")
+    add_init_options(parser, task)
+
+
+def train_config(args, task: str):
+    """``(TrainConfig, --init-from model or None, facts about it)`` from the parsed options."""
+    from dataclasses import replace
+
+    from genorrn.models import config_of
+    from genorrn.training import TrainConfig
+
+    given = architecture_given(args)
+    init, started_from = None, {}
+    if args.init_from or args.widen:  # option errors before any data is read
+        init, started_from = starting_model(args, given, task)
+    task_options = {k: getattr(args, k) for k in recipe(task).training if hasattr(args, k)}
+    cfg = TrainConfig.for_task(
+        task, **task_options, steps_per_epoch=args.steps_per_epoch, seed=args.seed,
+        mixed_precision=args.mixed_precision, keep_checkpoints=args.keep_checkpoints,
+    )  # fmt: skip
+    cfg.model = config_of(init) if init is not None else replace(cfg.model, **given)
+    return cfg, init, started_from
+
+
+def command_line() -> str:
+    """The command being run, for train_config.json and model cards."""
+    return "genorrn " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0] else ""
 
 
 #: architecture options of the trainers → the LabellerConfig fields they set

@@ -56,15 +56,14 @@ def list_models(args) -> int:
     if not models:
         print("no pretrained models installed")
     for name, card in models.items():
-        metrics = card.get("metrics_summary", "")
-        print(f"{name}\t{card.get('task', '?')}\t{card.get('description', '')}\t{metrics}")
+        print(f"{name}\t{card.task or '?'}\t{card.description}\t{card.metrics_summary}")
     return 0
 
 
 def show_model(args) -> int:
-    from genorrn.pretrained import read_card
+    from genorrn.pretrained import model_card
 
-    print(json.dumps(read_card(args.name), indent=2))
+    print(json.dumps(model_card(args.name).to_dict(), indent=2))
     return 0
 
 

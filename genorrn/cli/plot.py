@@ -1,10 +1,10 @@
-"""``genorrn plot splice``: a region's acceptor/donor scores above its annotated exons."""
+"""``genorrn plot splice|structure``: a region's splice scores above its exons; a protein's Q3 profile."""
 
 from __future__ import annotations
 
-from genorrn.cli.common import add_streaming_options
-from genorrn.cli.data import add_chr_prefix_option
-from genorrn.pretrained import DEFAULT_SPLICE_MODEL
+from pathlib import Path
+
+from genorrn.cli.common import add_chr_prefix_option, add_model_option, add_streaming_options
 
 
 def add_parsers(sub) -> None:
@@ -20,10 +20,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--region", required=True, metavar="CHROM:START-END",
                    help="region to draw (1-based, samtools style; keep it below ~200 kb)")
     p.add_argument("-o", "--output", required=True, help="output image (.png, .svg or .pdf)")
-    p.add_argument("--model", default=DEFAULT_SPLICE_MODEL, metavar="NAME|PATH")
+    add_model_option(p, "splice")
     add_chr_prefix_option(p)
-    add_streaming_options(p)
+    add_streaming_options(p, "splice")
     p.set_defaults(func=plot_splice)
+    add_structure_parser(sub)
 
 
 def plot_splice(args) -> int:
@@ -39,7 +40,7 @@ def plot_splice(args) -> int:
     check_output_path(args.output)
     annotation = None
     if args.annotation:
-        from genorrn.cli.data import load_genome_and_annotation
+        from genorrn.io import load_genome_and_annotation
 
         genome, annotation = load_genome_and_annotation(args.input, args.annotation, args.chr_prefix)
     else:
@@ -56,6 +57,48 @@ def plot_splice(args) -> int:
         for entry in entries:
             entry.scores.close()
     plot_splice_region(args.output, region, scores["+"], scores["-"], annotation)
+    return 0
+
+
+def add_structure_parser(sub) -> None:
+    p = sub.add_parser(
+        "structure",
+        help="plot the per-residue Q3 probability profile of one protein",
+        description="Predict one protein of a FASTA and draw P(H), P(E), P(C) per residue "
+        "with the predicted Q3 string as a colour strip. The format follows the output suffix "
+        "(.png, .svg, .pdf). Same as 'genorrn predict structure --plot'.",
+    )
+    p.add_argument("input", help="protein FASTA (plain or gzip)")
+    p.add_argument("-o", "--output", required=True, help="output image (.png, .svg or .pdf)")
+    p.add_argument("--id", dest="record", metavar="ID",
+                   help="record to plot (default: the first record)")
+    add_model_option(p, "structure")
+    add_streaming_options(p, "structure")
+    p.set_defaults(func=plot_structure)
+
+
+def plot_structure(args) -> int:
+    from genorrn.data.proteins import read_proteins
+    from genorrn.errors import InputError
+    from genorrn.io.outputs import check_output_path
+
+    if Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"{args.output}: output must end in .png, .svg or .pdf")
+    check_output_path(args.output)
+    chosen = None
+    for rid, seq in read_proteins(args.input):  # checks every record, as predict does
+        if chosen is None and (args.record is None or rid == args.record):
+            chosen = (rid, seq)
+    if chosen is None:
+        raise InputError(f"{args.input}: --id {args.record!r}: no such record")
+    from genorrn.plots import plot_profile
+    from genorrn.predict import predict_sequences
+    from genorrn.pretrained import load_model
+
+    model = load_model(args.model, task="structure")
+    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    ((rid, seq, probs),) = list(predict_sequences(predictor, [chosen]))
+    plot_profile(rid, seq, probs, args.output)
     return 0
 
 

@@ -1,12 +1,20 @@
-"""``genorrn predict splice``: per-base acceptor/donor probabilities for a genome FASTA."""
+"""``genorrn predict splice|variants|structure``: label a genome, score a VCF, label proteins."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
-from genorrn.cli.common import Progress, add_streaming_options, add_zoom_option, int_range, parse_shard
-from genorrn.pretrained import DEFAULT_SPLICE_MODEL
+from genorrn.cli.common import (
+    Progress,
+    add_model_option,
+    add_streaming_options,
+    add_zoom_option,
+    int_range,
+    parse_shard,
+    shard_bounds,
+)
 
 
 def add_parsers(sub) -> None:
@@ -21,8 +29,7 @@ def add_parsers(sub) -> None:
     )
     p.add_argument("input", help="DNA FASTA (plain, bgzip or gzip)")
     p.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output prefix")
-    p.add_argument("--model", default=DEFAULT_SPLICE_MODEL, metavar="NAME|PATH",
-                   help=f"model name or .keras path (default: {DEFAULT_SPLICE_MODEL})")
+    add_model_option(p, "splice")
     p.add_argument("--region", action="append", metavar="CHROM:START-END",
                    help="region to predict, samtools style (1-based, repeatable; default: "
                    "every record)")
@@ -31,9 +38,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--threshold", type=float, default=0.5,
                    help="probability for a site to be written to PREFIX.sites.bed (0.5)")
     add_zoom_option(p)
-    add_streaming_options(p)
+    add_streaming_options(p, "splice")
     p.set_defaults(func=predict_splice)
     add_variants_parser(sub)
+    add_structure_parser(sub)
 
 
 def predict_splice(args) -> int:
@@ -64,7 +72,7 @@ def predict_splice(args) -> int:
 
 
 def add_variants_parser(sub) -> None:
-    from genorrn.variants import DEFAULT_DISTANCE, DEFAULT_TILE, FIELDS, MAX_DISTANCE
+    from genorrn.delta import DEFAULT_DISTANCE, DEFAULT_TILE, FIELDS, MAX_DISTANCE
 
     p = sub.add_parser(
         "variants",
@@ -94,8 +102,7 @@ def add_variants_parser(sub) -> None:
     p.add_argument("-M", "--mask", action="store_true",
                    help="SpliceAI masking (needs -A): a gain at an annotated site of the gene and "
                    "a loss at a position that is not one count 0")
-    p.add_argument("--model", default=DEFAULT_SPLICE_MODEL, metavar="NAME|PATH",
-                   help=f"splice model name or .keras path (default: {DEFAULT_SPLICE_MODEL})")
+    add_model_option(p, "splice")
     p.add_argument("--chr-prefix", choices=["add", "strip"],
                    help="add or strip a 'chr' prefix on the VCF's contig names to match the "
                    "FASTA (the output keeps the VCF's names)")
@@ -132,6 +139,110 @@ def predict_variants(args) -> int:
         batch_size=args.batch_size, shard=shard,
     )
     print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def add_structure_parser(sub) -> None:
+    p = sub.add_parser(
+        "structure",
+        help="predict protein secondary structure (Q3 and Q8) from a protein FASTA",
+        description="Predict per-residue secondary structure from single sequences (no "
+        "alignments) and write it as NetSurfP-2.0-style CSV (one row per residue, Q3 and Q8 "
+        "probabilities), PSIPRED .ss2 or PSIPRED .horiz. With ss2/horiz, OUT is one file for "
+        "a single-record FASTA, and a folder with one ID.ss2 / ID.horiz file per record when "
+        "the input has several records (or OUT is an existing folder). Protein policy: "
+        "lowercase = uppercase; B/Z/J as halves of two residues; U, O, X and '*' on the X "
+        "channel; one trailing '*' (stop) removed; digits, '-', spaces, an empty record, "
+        "duplicate IDs or a DNA FASTA are errors. Residue numbers are the input's.",
+    )
+    p.add_argument("input", help="protein FASTA (plain or gzip)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (csv; ss2/horiz for one record) or folder (ss2/horiz)")
+    p.add_argument("--format", choices=["csv", "ss2", "horiz"], default="csv",
+                   help="output format (default: csv)")
+    add_model_option(p, "structure")
+    p.add_argument("--shard", metavar="K/N",
+                   help="predict only the K-th of N contiguous blocks of records, in input "
+                   "order, with about equal numbers of residues (1 <= K <= N); 'genorrn data "
+                   "merge-structure' joins shards 1..N into exactly the unsharded output")
+    p.add_argument("--plot", metavar="FILE.png|FILE.svg",
+                   help="also draw the per-residue Q3 probability profile of one protein")
+    p.add_argument("--plot-id", metavar="ID",
+                   help="record to plot with --plot (default: the first record)")
+    add_streaming_options(p, "structure")
+    p.set_defaults(func=predict_structure)
+
+
+def _count_and_check(path) -> tuple[list[int], list[str]]:
+    """Validate the whole FASTA before predicting (errors before any output); return the
+    length and the ID of every record."""
+    from genorrn.data.proteins import read_proteins
+
+    lengths, ids = [], []
+    for rid, seq in read_proteins(path):
+        lengths.append(len(seq))
+        ids.append(rid)
+    return lengths, ids
+
+
+def predict_structure(args) -> int:
+    from itertools import islice
+
+    from tqdm import tqdm
+
+    from genorrn.data.proteins import read_proteins
+    from genorrn.errors import InputError
+    from genorrn.io.outputs import atomic_output, check_output_path
+    from genorrn.predict import in_background, predict_sequences
+    from genorrn.pretrained import load_model
+    from genorrn.structure import write_predictions
+
+    out = Path(args.output)
+    if args.plot:
+        if Path(args.plot).suffix.lower() not in (".png", ".svg"):
+            raise InputError(f"{args.plot}: --plot must end in .png or .svg")
+        check_output_path(args.plot)
+    shard = parse_shard(args.shard) if args.shard else None
+    if shard and args.plot:
+        raise InputError("--plot cannot be combined with --shard (use 'genorrn plot structure')")
+    lengths, ids = _count_and_check(args.input)
+    count = len(lengths)
+    # the K-th of N contiguous blocks of records (about equal residues); file or folder as for
+    # the whole input, so that 'genorrn data merge-structure' of shards 1..N gives exactly the
+    # unsharded output
+    start, end = shard_bounds(lengths, *shard) if shard else (0, count)
+    folder = args.format != "csv" and (out.is_dir() or count > 1)
+    if folder:
+        if not out.exists():
+            check_output_path(out)
+            out.mkdir()
+    else:
+        check_output_path(out)
+    if args.plot and args.plot_id and args.plot_id not in ids:
+        raise InputError(f"{args.input}: --plot-id {args.plot_id!r}: no such record")
+    plot_id = (args.plot_id or ids[0]) if args.plot else None
+
+    model = load_model(args.model, task="structure")
+    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    bar = tqdm(total=end - start, unit="protein", desc="predict structure", file=sys.stderr,
+               disable=None if end - start > 1 else True, smoothing=0.1)  # fmt: skip
+    records = islice(read_proteins(args.input), start, end)
+    results = in_background(predict_sequences(predictor, records, progress=bar.update))
+    if args.format != "csv" and not folder and start == end:  # an empty shard of one record
+        with atomic_output(out) as tmp:
+            Path(tmp).write_text("")
+    try:
+        plotted = write_predictions(results, out, args.format, folder, args.input, keep=plot_id)
+    finally:
+        bar.close()
+    if plotted is not None:
+        from genorrn.plots import plot_profile
+
+        plot_profile(*plotted, args.plot)
+    where = f"{out}/ ({end - start} files)" if folder else str(out)
+    held = f"records {start + 1}-{end}" if end > start else "no records"
+    shard = f" (shard {args.shard}: {held} of {count})" if args.shard else ""
+    print(f"genorrn: predicted {end - start} protein(s){shard} -> {where}", file=sys.stderr)
     return 0
 
 

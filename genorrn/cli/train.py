@@ -1,17 +1,22 @@
-"""``genorrn train …``: train models from prepared shards."""
+"""``genorrn train splice|structure``: train a labeller (one loop: :func:`genorrn.training.train`)."""
 
 from __future__ import annotations
 
 import json
-import sys
+from pathlib import Path
 
 from genorrn.cli.common import (
-    add_init_options,
-    architecture_given,
-    dropout_rate,
-    int_list,
-    starting_model,
+    add_training_options,
+    command_line,
+    int_range,
+    log_stderr,
+    name_list,
+    train_config,
 )
+from genorrn.data.structure_sets import METHODS, TRAINING_POOLS  # standard library only
+from genorrn.recipes import SPLICE, STRUCTURE
+
+DEFAULT_STRUCTURE_DATA = "../shared/data/structure"
 
 
 def add_parsers(sub) -> None:
@@ -25,83 +30,101 @@ def add_parsers(sub) -> None:
     )
     p.add_argument("shards", nargs="+", help="shard folder(s) written by 'genorrn data splice'")
     p.add_argument("-o", "--outdir", required=True, help="output folder")
-    p.add_argument("--units", type=int_list,
-                   help="LSTM units per BiLSTM layer, comma-separated (64,64)")
-    p.add_argument("--conv-filters", type=int, help="conv front-end filters, 0 = none (48)")
-    p.add_argument("--conv-kernel", type=int, help="conv kernel width, odd (11)")
-    p.add_argument("--conv-layers", type=int, help="conv front-end layers (2)")
-    p.add_argument("--dropout", type=dropout_rate,
-                   help="dropout before each LSTM layer, training only (0); with --init-from "
-                   "it needs --widen like the other architecture options")
-    p.add_argument("--epochs", type=int, default=12, help="maximum epochs (12)")
-    p.add_argument("--batch-size", type=int, default=128, help="windows per batch (128)")
-    p.add_argument("--learning-rate", type=float, default=4e-3, help="Adam learning rate (4e-3)")
-    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
-                   help="learning rate per epoch: constant, or cosine decay from --learning-rate "
-                   "to 0 at --epochs (constant)")
-    p.add_argument("--site-weight", type=float, default=10.0,
-                   help="loss weight of acceptor/donor positions vs 'neither' (10)")
-    p.add_argument("--patience", type=int, default=3, help="early-stopping patience in epochs (3)")
-    p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass)")
-    p.add_argument("--max-windows", type=int,
+    add_training_options(p, "splice")
+    p.add_argument("--site-weight", type=float, default=SPLICE.training["site_weight"],
+                   help="loss weight of acceptor/donor positions vs 'neither' "
+                   f"({SPLICE.training['site_weight']:g})")
+    p.add_argument("--max-windows", type=int_range(1),
                    help="use only the first N training windows (quick runs, tests)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--mixed-precision", action="store_true",
-                   help="mixed_float16 on GPU (ignored with a warning on CPU, where it is slower)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
-    p.add_argument("--keep-checkpoints", action="store_true",
-                   help="also save every epoch's model as OUT/epoch_NNN.keras (for 'genorrn "
-                   "models average')")
-    add_init_options(p, "splice")
     p.set_defaults(func=train_splice)
 
+    p = sub.add_parser(
+        "structure",
+        help="train a Q8/Q3 protein secondary-structure BiLSTM",
+        description="Train on PISCES-2018 (Q8) and/or NetSurfP-2.0 train (Q3 only: the loss "
+        "is the cross-entropy of the Q3 derived from Q8) after removing every chain homologous "
+        "to an evaluation set (CB513, TS115, NetSurfP-2.0 test: shared 30-mers, and MMseqs2 "
+        "E <= 1e-2 or >= 25%% identity over >= 40 residues; cached), or with the result of "
+        "'genorrn data homology-filter' (--homology-result). Select the model on NetSurfP-2.0 "
+        "validation Q3 (never on a test set), stop early, write OUT/model.keras (best, "
+        "float32), OUT/last.keras (latest epoch with optimizer state, for --resume), "
+        "OUT/state.json, OUT/train_config.json and OUT/homology.json.",
+    )
+    p.add_argument("-o", "--outdir", required=True, help="output folder")
+    p.add_argument("--data-dir", default=DEFAULT_STRUCTURE_DATA,
+                   help=f"the shared structure data folder (default: {DEFAULT_STRUCTURE_DATA})")
+    p.add_argument("--pools", type=name_list, default=list(TRAINING_POOLS),
+                   help="training pools, comma-separated: pisces2018,netsurfp2 (both)")
+    filters = p.add_mutually_exclusive_group()
+    filters.add_argument("--homology", choices=METHODS, default="mmseqs",
+                         help="homology filter run here: mmseqs (shared 30-mers + MMseqs2, the "
+                         "default) or kmer (shared 30-mers only: quick runs and tests, not for "
+                         "a shipped model)")
+    filters.add_argument("--homology-result", metavar="HOMOLOGY.json",
+                         help="use this 'genorrn data homology-filter' result instead of "
+                         "running the filter (made from the same chains: the same --data-dir "
+                         "and --max-chains, and at least these --pools; else refused)")
+    p.add_argument("--cache-dir", default="runs/homology",
+                   help="homology filter cache folder (default: runs/homology; not used "
+                   "with --homology-result)")
+    p.add_argument("--max-chains", type=int_range(1),
+                   help="use only the first N chains of each pool and of validation (quick runs)")
+    add_training_options(p, "structure")
+    max_len = STRUCTURE.training["max_len"]
+    p.add_argument("--max-len", type=int_range(1), default=max_len,
+                   help=f"longer chains are trained on a random window of this length ({max_len})")
+    p.set_defaults(func=train_structure)
 
-#: architecture of a new model (the workflow's and v1's)
-ARCHITECTURE_DEFAULTS = {"lstm_units": [64, 64], "conv_filters": 48, "conv_kernel": 11, "conv_layers": 2}
+
+def _check_outdir(outdir: Path) -> None:
+    from genorrn.io.outputs import check_output_path
+
+    check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
 
 
 def train_splice(args) -> int:
-    from dataclasses import replace
-    from pathlib import Path
-
-    from genorrn.alphabets import SPLICE_CLASSES
     from genorrn.data.splice import load_shards
-    from genorrn.io.outputs import check_output_path
-    from genorrn.models import LabellerConfig, config_of
-    from genorrn.training import TrainConfig, train
+    from genorrn.errors import InputError
+    from genorrn.splice import train_splice as train
 
     outdir = Path(args.outdir)
-    check_output_path(outdir / "state.json") if outdir.exists() else check_output_path(outdir)
-    given = architecture_given(args)
-    init, extra = None, {}
-    if args.init_from or args.widen:  # option errors before any data is read
-        init, extra = starting_model(args, given, "splice")
+    _check_outdir(outdir)
+    cfg, init, started_from = train_config(args, "splice")
     train_arrays = load_shards([Path(d) / "train.npz" for d in args.shards])
     if args.max_windows:
         train_arrays = {k: v[: args.max_windows] for k, v in train_arrays.items()}
     validation = load_shards([Path(d) / "validation.npz" for d in args.shards])
     for name, arrays in (("train", train_arrays), ("validation", validation)):
         if not len(arrays["seq"]):
-            from genorrn.errors import InputError
-
             raise InputError(f"{', '.join(args.shards)}: the {name} shards hold no windows")
-    cfg = TrainConfig(
-        model=LabellerConfig(alphabet_size=4, num_classes=3, **ARCHITECTURE_DEFAULTS),
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        site_weight=args.site_weight, patience=args.patience,
-        steps_per_epoch=args.steps_per_epoch, seed=args.seed,
-        mixed_precision=args.mixed_precision, lr_schedule=args.lr_schedule,
-        keep_checkpoints=args.keep_checkpoints,
-    )  # fmt: skip
-    cfg.model = config_of(init) if init is not None else replace(cfg.model, **given)
-    classes = {1: SPLICE_CLASSES[1], 2: SPLICE_CLASSES[2]}
+    state = train(train_arrays, validation, outdir, cfg, resume=args.resume, init=init, log=log_stderr,
+                  extra={"command": command_line()} | started_from)  # fmt: skip
+    print(json.dumps({k: state.get(k) for k in ("epoch", "best", "best_epoch", "train_seconds")}))
+    return 0
 
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
 
-    state = train(train_arrays, validation, outdir, cfg, classes, "genorrn_splice",
-                  resume=args.resume, log=log, init_weights=init, extra=extra)  # fmt: skip
-    print(json.dumps({k: state[k] for k in ("epoch", "best", "best_epoch")}))
+def train_structure(args) -> int:
+    from genorrn.checkpoints import resumable
+    from genorrn.structure import prepare_training_sets
+    from genorrn.structure import train_structure as train
+
+    outdir = Path(args.outdir)
+    _check_outdir(outdir)
+    cfg, init, started_from = train_config(args, "structure")
+    if args.resume:
+        resumable(outdir, cfg.model)  # refuse another architecture before the homology filter
+    chains, validation, summary, removed = prepare_training_sets(
+        args.data_dir, args.pools, args.homology, args.cache_dir, args.max_chains, log_stderr,
+        result_file=args.homology_result,
+    )
+    outdir.mkdir(exist_ok=True)
+    (outdir / "homology.json").write_text(json.dumps({"summary": summary, "removed": removed},
+                                                     indent=1))  # fmt: skip
+    log_stderr(f"training on {summary['train_chains']} chains ({summary['train_residues']} "
+               f"residues), validating on {summary['validation_chains']}")  # fmt: skip
+    state = train(chains, validation, outdir, cfg, resume=args.resume, init=init, log=log_stderr,
+                  extra={"data": summary, "command": command_line()} | started_from)  # fmt: skip
+    print(json.dumps({k: state.get(k) for k in ("epoch", "best", "best_epoch", "train_seconds")}))
     return 0
 
 

@@ -54,7 +54,8 @@ class HomologyParams:
 
 @dataclass
 class HomologyResult:
-    """Per pool: ``removed[pool][chain id] = reason`` and chain counts."""
+    """Per pool: ``removed[pool][chain id] = reason`` and chain counts (``counts[pool]``:
+    chains, removed, removed_kmer, removed_mmseqs, kept)."""
 
     params: HomologyParams
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -62,10 +63,6 @@ class HomologyResult:
     mmseqs_version: str = ""
     cache_key: str = ""
     cached: bool = False
-
-    def summary(self) -> dict[str, dict[str, int]]:
-        """``{pool: {"chains", "removed", "removed_kmer", "removed_mmseqs", "kept"}}``."""
-        return self.counts
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)

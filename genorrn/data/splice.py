@@ -227,3 +227,36 @@ def load_shards(paths: list[str | os.PathLike]) -> dict[str, np.ndarray]:
     if len(widths) > 1:
         raise InputError(f"shards have different window widths {sorted(widths)}: rebuild them alike")
     return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def window_batches(arrays: dict[str, np.ndarray], batch_size: int, site_weight: float,
+                   shuffle: bool = True, seed: int = 0):  # fmt: skip
+    """Training batches ``(onehot, label, sample_weight)`` of shard arrays, one pass per epoch,
+    reshuffled by ``on_epoch_end()`` (a ``keras.utils.PyDataset``). A position's sample weight
+    is its shard weight times ``site_weight`` for acceptor/donor positions (1 for 'neither')."""
+    import keras
+
+    from genorrn.encoding import DNA_TABLE
+
+    class WindowBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = np.arange(len(arrays["seq"]))
+            self.class_weights = np.array([1.0, site_weight, site_weight], np.float32)
+            self.on_epoch_end()
+
+        def __len__(self):
+            return int(np.ceil(len(arrays["seq"]) / batch_size))
+
+        def on_epoch_end(self):
+            if shuffle:
+                self.order = self.rng.permutation(len(arrays["seq"]))
+
+        def __getitem__(self, index):
+            idx = self.order[index * batch_size : (index + 1) * batch_size]
+            label = arrays["label"][idx]
+            weight = arrays["weight"][idx] * self.class_weights[label]
+            return DNA_TABLE[arrays["seq"][idx]], label.astype(np.int32), weight
+
+    return WindowBatches()

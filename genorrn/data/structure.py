@@ -17,7 +17,8 @@ label is unknown or the residue is not scored). Training targets are one *code* 
 ``0..7`` a Q8 class (``SS8_CLASSES`` order), ``8..10`` a Q3 class only (``SS3_CLASSES`` order,
 for Q3-only data such as NetSurfP-2.0), :data:`IGNORE` = masked. :data:`ALLOWED` maps a code to
 the Q8 classes it allows, so one loss (``-log`` of the summed probability of the allowed Q8
-classes) trains the Q8 head from Q8 and Q3 labels alike. Pure numpy + Keras's ``PyDataset``.
+classes) trains the Q8 head from Q8 and Q3 labels alike. Pure numpy. Batches for training:
+:mod:`genorrn.data.protein_batches`; users' protein FASTA files: :mod:`genorrn.data.proteins`.
 """
 
 from __future__ import annotations
@@ -25,22 +26,18 @@ from __future__ import annotations
 import csv
 import gzip
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES, SS8_TO_SS3
-from genorrn.encoding import PROTEIN_TABLE, PROTEIN_VALID
+from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
+from genorrn.encoding import PROTEIN_VALID, Q8_TO_Q3
 from genorrn.errors import InputError
 from genorrn.io.fasta import check_readable, iter_fasta
 
 IGNORE = 255
-NUM_CODES = len(SS8_CLASSES) + len(SS3_CLASSES)
-
-#: Q8 class index → Q3 class index (H,G,I → H; E,B → E; rest → C).
-Q8_TO_Q3 = np.array([SS3_CLASSES.index(SS8_TO_SS3[c]) for c in SS8_CLASSES], np.int64)
 
 #: target code → multi-hot over the 8 Q8 classes (rows 0..7 Q8, 8..10 Q3 groups).
 ALLOWED = np.zeros((256, len(SS8_CLASSES)), np.float32)
@@ -90,10 +87,6 @@ class ChainSet:
     @property
     def has_q8(self) -> bool:
         return any((c.q8 >= 0).any() for c in self.chains)
-
-    def subset(self, keep: Iterable[str], name: str | None = None) -> ChainSet:
-        keep = set(keep)
-        return ChainSet(name or self.name, [c for c in self.chains if c.id in keep], self.source)
 
     def without(self, drop: Iterable[str], name: str | None = None) -> ChainSet:
         drop = set(drop)
@@ -237,181 +230,3 @@ def load_all(data_dir: str | os.PathLike) -> dict[str, ChainSet]:
 def encode_codes(seq: str) -> np.ndarray:
     """ASCII codes of a protein (index into :data:`genorrn.encoding.PROTEIN_TABLE`)."""
     return np.frombuffer(seq.encode("ascii"), np.uint8)
-
-
-# -- batching -------------------------------------------------------------------------------
-
-
-def _keras_pydataset():
-    import keras
-
-    return keras.utils.PyDataset
-
-
-def make_batches(
-    chains: Sequence[Chain],
-    batch_size: int,
-    *,
-    max_len: int = 1024,
-    bucket: int = 64,
-    shuffle: bool = True,
-    seed: int = 0,
-):
-    """A ``keras.utils.PyDataset`` of length-bucketed batches (see :class:`ProteinBatches`)."""
-    return __getattr__("ProteinBatches")(
-        chains, batch_size, max_len=max_len, bucket=bucket, shuffle=shuffle, seed=seed
-    )
-
-
-class _Batches:
-    """Length-bucketed protein batches: ``((onehot, mask), codes)``.
-
-    Chains are sorted by length and cut into batches of neighbours, so little padding is
-    needed; the padded length is rounded up to a multiple of ``bucket`` (few distinct shapes,
-    few retraces). Chains longer than ``max_len`` are cut into a random ``max_len`` window each
-    epoch. ``onehot`` is ``(B, T, 21)`` float32, ``mask`` ``(B, T)`` bool (True inside a chain),
-    ``codes`` ``(B, T)`` uint8 targets (:data:`IGNORE` on padding and unscored residues).
-    """
-
-    def _setup(self, chains, batch_size, max_len, bucket, shuffle, seed):
-        self.chains = list(chains)
-        if not self.chains:
-            raise InputError("no training chains")
-        self.batch_size, self.max_len, self.bucket = batch_size, max_len, bucket
-        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
-        self.codes = [encode_codes(c.seq) for c in self.chains]
-        self.targets = [c.codes() for c in self.chains]
-        self.lengths = np.array([min(len(c.seq), max_len) for c in self.chains])
-        self._plan()
-
-    def _plan(self):
-        jitter = self.rng.random(len(self.lengths)) if self.shuffle else np.zeros(len(self.lengths))
-        order = np.lexsort((jitter, self.lengths))
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        if self.shuffle:
-            self.rng.shuffle(batches)
-        self.batches = batches
-
-    def __len__(self):
-        return len(self.batches)
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self._plan()
-
-    def __getitem__(self, index):
-        idx = self.batches[index]
-        width = int(np.ceil(self.lengths[idx].max() / self.bucket) * self.bucket)
-        codes = np.zeros((len(idx), width), np.uint8)  # byte 0 → all-zero one-hot row
-        targets = np.full((len(idx), width), IGNORE, np.uint8)
-        mask = np.zeros((len(idx), width), bool)
-        for row, i in enumerate(idx):
-            seq, target = self.codes[i], self.targets[i]
-            start = 0
-            if len(seq) > self.max_len:
-                start = int(self.rng.integers(0, len(seq) - self.max_len + 1)) if self.shuffle else 0
-            n = min(len(seq), self.max_len)
-            codes[row, :n] = seq[start : start + n]
-            targets[row, :n] = target[start : start + n]
-            mask[row, :n] = True
-        return (PROTEIN_TABLE[codes], mask), targets
-
-
-def _make_class():
-    base = _keras_pydataset()
-
-    class ProteinBatches(_Batches, base):
-        __doc__ = _Batches.__doc__
-
-        def __init__(self, chains, batch_size, *, max_len=1024, bucket=64, shuffle=True, seed=0,
-                     **kwargs):  # fmt: skip
-            base.__init__(self, **kwargs)
-            self._setup(chains, batch_size, max_len, bucket, shuffle, seed)
-
-    return ProteinBatches
-
-
-def __getattr__(name):  # lazy: Keras is imported only when batches are wanted
-    if name == "ProteinBatches":
-        if "ProteinBatches" in globals():
-            return globals()["ProteinBatches"]
-        cls = _make_class()
-        globals()["ProteinBatches"] = cls
-        return cls
-    raise AttributeError(name)
-
-
-# -- user protein FASTA ---------------------------------------------------------------------
-
-_DNA_LETTERS = set("ACGTUN")
-DNA_LIKE_MIN_LENGTH = 20
-
-
-def clean_protein(rid: str, seq: str, path: str | os.PathLike) -> str:
-    """Apply the protein input policy to one FASTA record; return the sequence to encode.
-
-    One trailing ``*`` (translation stop) is removed; lowercase is kept (encoded as uppercase);
-    digits, gaps and other characters, an empty sequence, and a record that looks like DNA
-    (only A/C/G/T/U/N letters, longer than 20) raise a one-line :class:`InputError` naming the
-    file, the record and the 1-based position. Nothing else changes, so residue numbers in
-    every output are the input's.
-    """
-    where = f"{path}: record {rid!r}: "
-    if seq.endswith("*"):
-        seq = seq[:-1]
-    if not seq:
-        raise InputError(f"{where}empty sequence (nothing to predict; remove the record)")
-    check_protein(seq, where)
-    if len(seq) > DNA_LIKE_MIN_LENGTH and set(seq.upper()) <= _DNA_LETTERS:
-        raise InputError(
-            f"{where}looks like DNA (only A/C/G/T/N letters in {len(seq)} residues); a protein"
-            " FASTA is expected here (translate it first)"
-        )
-    return seq
-
-
-def _fasta_records(path: Path):
-    """``(id, sequence)`` of a FASTA file, line by line. Unlike Biopython's parser, a space or
-    tab inside a sequence line is kept (and then rejected by :func:`clean_protein`), so no
-    character is silently dropped; trailing whitespace at a line end is ignored."""
-    from genorrn.io.fasta import open_text
-
-    seen: set[str] = set()
-    rid, parts = None, []
-    with open_text(path) as handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                line = line.rstrip()
-                if line.startswith(">"):
-                    if rid is not None:
-                        yield rid, "".join(parts)
-                    words = line[1:].split(None, 1)
-                    if not words:
-                        raise InputError(f"{path}: line {number}: empty header line ('>' alone)")
-                    rid, parts = words[0], []
-                    if rid in seen:
-                        raise InputError(f"{path}: record {rid!r}: duplicate record ID")
-                    seen.add(rid)
-                elif rid is None:
-                    if line:
-                        raise InputError(
-                            f"{path}: not a FASTA file (line {number} {line[:40]!r} comes"
-                            " before any '>' header)"
-                        )
-                else:
-                    parts.append(line)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot read compressed file ({exc})") from None
-    if rid is None:
-        raise InputError(f"{path}: FASTA file has no records")
-    yield rid, "".join(parts)
-
-
-def read_proteins(path: str | os.PathLike):
-    """Stream ``(id, sequence)`` of a protein FASTA (plain or gzip) after :func:`clean_protein`.
-
-    Duplicate IDs, empty records, a missing/empty/non-FASTA file are one-line errors.
-    """
-    path = check_readable(path, "FASTA file")
-    for rid, seq in _fasta_records(path):
-        yield rid, clean_protein(rid, seq, path)

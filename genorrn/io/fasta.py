@@ -3,8 +3,10 @@
 * :class:`Genome` gives ``fetch(chrom, start, end, strand)`` in 0-based half-open coordinates
   through :class:`pysam.FastaFile` (plain or bgzip-compressed files). The ``.fai``/``.gzi``
   index is created beside the FASTA when that folder is writable, otherwise in a per-user cache
-  folder (``$GENORRN_CACHE`` or ``~/.cache/genorrn/faidx``). Plain gzip (not bgzip) files cannot
-  be indexed; they are streamed once into memory, record by record, with a hint to ``bgzip``.
+  folder (``$GENORRN_CACHE`` or ``~/.cache/genorrn/faidx``). ``$GENORRN_INDEX_DIR``, when set,
+  is the folder for every new index (never beside the FASTA; the test suite sets it so that it
+  never writes into the reference data). Plain gzip (not bgzip) files cannot be indexed; they
+  are streamed once into memory, record by record, with a hint to ``bgzip``.
 * :func:`iter_fasta` streams the records of a multi-record FASTA (plain, gzip or bgzip).
 
 Every problem is raised as :class:`~genorrn.errors.InputError` naming the file and record.
@@ -123,6 +125,12 @@ def _cache_dir() -> Path:
     return Path(root) / "faidx"
 
 
+def _index_dir() -> Path | None:
+    """``$GENORRN_INDEX_DIR``: where every new index goes instead of beside the FASTA."""
+    folder = os.environ.get("GENORRN_INDEX_DIR")
+    return Path(folder) if folder else None
+
+
 def _scan_headers(path: Path) -> None:
     """Check record IDs once, before indexing: pysam silently drops duplicated names."""
     seen: set[str] = set()
@@ -171,12 +179,14 @@ class Genome:
         beside = [str(self.path) + s for s in suffixes]
         if all(self._fresh(p) for p in beside):
             return beside[0], beside[1] if len(beside) > 1 else None
-        if is_writable_dir(self.path.parent):
+        forced = _index_dir()
+        if forced is None and is_writable_dir(self.path.parent):
             targets = beside
         else:
             stat = self.path.stat()
             key = f"{self.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-            folder = _cache_dir() / hashlib.sha256(key.encode()).hexdigest()[:16]
+            root = forced if forced is not None else _cache_dir()
+            folder = root / hashlib.sha256(key.encode()).hexdigest()[:16]
             folder.mkdir(parents=True, exist_ok=True)
             targets = [str(folder / (self.path.name + s)) for s in suffixes]
             if all(self._fresh(p) for p in targets):

@@ -8,8 +8,6 @@ the streaming engine (:mod:`genorrn.streaming`) reads the weights by name.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
 
 import keras
@@ -35,13 +33,6 @@ class LabellerConfig:
         if not self.conv_filters:
             return 0
         return self.conv_layers * (self.conv_kernel // 2)
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> LabellerConfig:
-        return cls(**json.loads(text))
 
 
 def build_labeller(config: LabellerConfig, name: str = "genorrn_labeller") -> keras.Model:

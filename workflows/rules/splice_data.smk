@@ -1,6 +1,6 @@
 # Splice stage 1: labelled windows (`genorrn data splice`), scattered.
 #
-# Part i holds the i-th 1/N of every split region (preprocess_parts in common.smk): each part
+# Part i holds the i-th 1/N of every split region (Splice.preprocess_parts in helpers/splice.py): each part
 # has train, validation and test windows, and the parts together hold every window of one
 # full build exactly once (a window belongs to the part its start lies in). Each part is its
 # own shard folder, so a killed run keeps the finished parts.
@@ -8,8 +8,8 @@
 
 rule splice_preprocess:
     input:
-        genome=splice_genome(),
-        annotation=splice_annotation(),
+        genome=splice.genome(),
+        annotation=splice.annotation(),
     output:
         train=results("splice", "shards", "{part}", "train.npz"),
         validation=results("splice", "shards", "{part}", "validation.npz"),
@@ -21,11 +21,11 @@ rule splice_preprocess:
         part=r"part\d+",
     params:
         outdir=subpath(output.manifest, parent=True),
-        splits=split_args(),
-        only=preprocess_part_args,
+        splits=splice.split_args(),
+        only=splice.part_args,
         core=config["splice"]["preprocess"]["core"],
         context=config["splice"]["preprocess"]["context"],
-        chr_prefix=chr_prefix_args("splice"),
+        chr_prefix=wf.chr_prefix_args("splice"),
     threads: 1
     shell:
         "genorrn data splice {input.genome:q} {input.annotation:q} -o {params.outdir:q}"

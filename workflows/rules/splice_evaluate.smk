@@ -3,17 +3,17 @@
 
 rule splice_evaluate:
     input:
-        genome=splice_genome(),
-        annotation=splice_annotation(),
-        model=splice_model_input,
+        genome=splice.genome(),
+        annotation=splice.annotation(),
+        model=splice.model_input,
     output:
         metrics=results("splice", "metrics.json"),
     log:
         logs("splice", "evaluate.log"),
     params:
-        model=splice_model(),
-        regions=splice_evaluate_args(),
-        chr_prefix=chr_prefix_args("splice"),
+        model=splice.model(),
+        regions=splice.evaluate_args(),
+        chr_prefix=wf.chr_prefix_args("splice"),
     threads: config["splice"]["predict"]["threads"]
     shell:
         "TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"

@@ -1,12 +1,12 @@
 # Splice stage 4: genome-wide prediction scattered over chromosome chunks
-# (splice.predict.chunk_size), merged into one bigWig per class and strand + one sites BED.
+# (splice.predict.scatter_size positions each), merged into one bigWig per class and strand + one sites BED.
 # The chunk is in the file name (1-based START-END), so a chunk job needs no genome index.
 
 
 rule splice_predict_chunk:
     input:
-        fasta=splice_predict_input(),
-        model=splice_model_input,
+        fasta=splice.predict_input(),
+        model=splice.model_input,
     output:
         multiext(
             results("splice", "predict", "parts", "{chrom}", "{start}-{end}"),
@@ -24,7 +24,7 @@ rule splice_predict_chunk:
         end=r"\d+",
     params:
         prefix=lambda wildcards, output: output[0].removesuffix(".acceptor.plus.bw"),
-        model=splice_model(),
+        model=splice.model(),
         threshold=config["splice"]["predict"]["threshold"],
         extra=config["splice"]["predict"]["extra"],
     threads: config["splice"]["predict"]["threads"]
@@ -38,10 +38,10 @@ rule splice_predict_chunk:
 
 rule splice_merge_predictions:
     input:
-        predict_part_files,
+        splice.predict_part_files,
     output:
         multiext(
-            splice_prediction_prefix(),
+            splice.prediction_prefix(),
             ".acceptor.plus.bw",
             ".acceptor.minus.bw",
             ".donor.plus.bw",
@@ -51,7 +51,7 @@ rule splice_merge_predictions:
     log:
         logs("splice", "merge_predictions.log"),
     params:
-        parts=predict_part_prefixes,
+        parts=splice.predict_part_prefixes,
         prefix=lambda wildcards, output: output[0].removesuffix(".acceptor.plus.bw"),
         zoom=config["splice"]["predict"].get("zoom_levels", 0),
     shell:

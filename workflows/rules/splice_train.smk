@@ -1,7 +1,7 @@
 # Splice stage 2: one training job on all shards (the GPU job on a cluster).
 #
 # `genorrn train splice --resume` works in a folder keyed by the data and training settings
-# (splice_train_dir in common.smk). Snakemake never deletes that folder, so a killed or
+# (Splice.train_dir in helpers/splice.py). Snakemake never deletes that folder, so a killed or
 # timed-out job that runs again continues from its last.keras, and changed settings start a
 # fresh folder instead of resuming a different model. The best model is copied out of it to
 # the declared output. The log is appended to, one section per attempt.
@@ -9,16 +9,16 @@
 
 rule splice_train:
     input:
-        shards=shard_files,
+        shards=splice.shard_files,
     output:
         model=results("splice", "model.keras"),
         state=results("splice", "train_state.json"),
     log:
         logs("splice", "train.log"),
     params:
-        shards=shard_dirs,
-        workdir=splice_train_dir(),
-        args=splice_train_args(),
+        shards=splice.shard_dirs,
+        workdir=splice.train_dir(),
+        args=splice.train_args(),
     threads: config["splice"]["train"]["threads"]
     resources:
         gpu=config["splice"]["train"]["gpus"],

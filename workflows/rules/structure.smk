@@ -8,7 +8,7 @@
 # reads with --homology-result (it refuses a result made from other chains).
 #
 # `genorrn train structure --resume` works in a folder keyed by the data and training
-# settings (structure_train_dir in common.smk), as splice_train does: Snakemake never deletes
+# settings (Structure.train_dir in helpers/structure.py), as splice_train does: Snakemake never deletes
 # it, so a killed or timed-out job that runs again continues from its last.keras, and changed
 # settings start a fresh folder. The best model is copied out to the declared outputs; the
 # log is appended to, one section per attempt.
@@ -16,16 +16,16 @@
 
 rule structure_homology_filter:
     input:
-        data_dir=structure_data_dir(),
+        data_dir=structure.data_dir(),
     output:
-        homology=structure_homology_result(),
+        homology=structure.homology_result(),
     log:
         logs("structure", "homology_filter.log"),
     params:
         outdir=subpath(output.homology, parent=True),
         cache=results("structure", "homology-cache"),
         method=config["structure"]["homology"],
-        pools=structure_pool_args(),
+        pools=structure.pool_args(),
     threads: config["structure"]["homology_threads"]
     shell:
         "genorrn data homology-filter -o {params.outdir:q} --data-dir {input.data_dir:q}"
@@ -35,8 +35,8 @@ rule structure_homology_filter:
 
 rule structure_train:
     input:
-        data_dir=structure_data_dir(),
-        homology=structure_homology_result(),
+        data_dir=structure.data_dir(),
+        homology=structure.homology_result(),
     output:
         model=results("structure", "model", "model.keras"),
         state=results("structure", "model", "state.json"),
@@ -44,9 +44,9 @@ rule structure_train:
     log:
         logs("structure", "train.log"),
     params:
-        workdir=structure_train_dir(),
-        pools=structure_pool_args(),
-        args=structure_train_args(),
+        workdir=structure.train_dir(),
+        pools=structure.pool_args(),
+        args=structure.train_args(),
     threads: config["structure"]["train"]["threads"]
     resources:
         gpu=config["structure"]["train"]["gpus"],
@@ -63,15 +63,15 @@ rule structure_train:
 
 rule structure_evaluate:
     input:
-        data_dir=structure_data_dir(),
-        model=structure_model_input,
+        data_dir=structure.data_dir(),
+        model=structure.model_input,
     output:
         metrics=results("structure", "metrics.json"),
     log:
         logs("structure", "evaluate.log"),
     params:
-        model=structure_model(),
-        args=structure_evaluate_args(),
+        model=structure.model(),
+        args=structure.evaluate_args(),
     threads: config["structure"]["predict"]["threads"]
     shell:
         "TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
@@ -81,22 +81,20 @@ rule structure_evaluate:
 
 rule structure_predict_shard:
     input:
-        fasta=data_path(config["structure"]["predict"]["input"]),
-        model=structure_model_input,
+        fasta=structure.predict_input(),
+        model=structure.model_input,
     output:
-        part=structure_output(structure_prediction_part("{shard}")),
+        part=structure.output(structure.prediction_part("{shard}")),
     log:
-        logs("structure", "predict", f"shard{{shard}}-of-{structure_shards()}.log"),
+        logs("structure", "predict", f"shard{{shard}}-of-{structure.shards()}.log"),
     wildcard_constraints:
         shard=r"[1-9]\d*",
     params:
-        shard=lambda wildcards: f"{wildcards.shard}/{structure_shards()}",
-        model=structure_model(),
+        shard=lambda wildcards: f"{wildcards.shard}/{structure.shards()}",
+        model=structure.model(),
         format=config["structure"]["predict"]["format"],
         # ss2/horiz: always a folder with one file per protein (the CLI's folder mode)
-        mkdir=lambda wildcards, output: (
-            "" if config["structure"]["predict"]["format"] == "csv" else f"mkdir -p {shlex.quote(output.part)} &&"
-        ),
+        mkdir=lambda wildcards, output: structure.mkdir_args(output.part),
         extra=config["structure"]["predict"]["extra"],
     threads: config["structure"]["predict"]["threads"]
     shell:
@@ -107,10 +105,10 @@ rule structure_predict_shard:
 
 rule structure_merge_predictions:
     input:
-        parts=structure_prediction_parts,
-        fasta=data_path(config["structure"]["predict"]["input"]),
+        parts=structure.prediction_parts,
+        fasta=structure.predict_input(),
     output:
-        prediction=structure_output(structure_prediction()),
+        prediction=structure.output(structure.prediction()),
     log:
         logs("structure", "merge_predictions.log"),
     params:

@@ -5,10 +5,10 @@
 
 rule variants_score_shard:
     input:
-        vcf=lambda wildcards: variants_vcf(),
-        fasta=variants_genome(),
-        annotation=variants_annotation(),
-        model=variants_model_input,
+        vcf=lambda wildcards: variants.vcf(),
+        fasta=variants.genome(),
+        annotation=variants.annotation(),
+        model=variants.model_input,
     output:
         results("variants", "parts", "{name}.{k}-of-{n}.vcf"),
     log:
@@ -18,9 +18,9 @@ rule variants_score_shard:
         k=r"\d+",
         n=r"\d+",
     params:
-        annotation=" ".join(f"-A {shlex.quote(path)}" for path in variants_annotation()),
-        model=variants_model(),
-        args=variants_args(),
+        annotation=variants.annotation_args(),
+        model=variants.model(),
+        args=variants.args(),
     threads: config["variants"]["threads"]
     shell:
         "TF_NUM_INTRAOP_THREADS={threads} OMP_NUM_THREADS={threads}"
@@ -31,7 +31,7 @@ rule variants_score_shard:
 
 rule variants_merge:
     input:
-        variants_part_files,
+        variants.part_files,
     output:
         vcf=results("variants", "{name}.vcf.gz"),
         index=results("variants", "{name}.vcf.gz.tbi"),
