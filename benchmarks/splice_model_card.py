@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, RESULTS, machine  # noqa: E402
 from genorrn import __version__  # noqa: E402
 from genorrn.alphabets import DNA_POLICY, SPLICE_CLASSES  # noqa: E402
+from genorrn.cards import ModelCard, read_card, write_card  # noqa: E402
 from genorrn.pretrained import sha256  # noqa: E402
-from genorrn.streaming import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK  # noqa: E402
+from genorrn.recipes import SPLICE  # noqa: E402
 
 
 def _result(name: str, weights_sha256: str) -> dict | None:
@@ -46,9 +47,9 @@ def main() -> None:
     parser.add_argument("--name", default="splice-athaliana-v1")
     parser.add_argument("--command", required=True, help="the training command, verbatim")
     parser.add_argument("--hardware", default=None)
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+    parser.add_argument("--chunk-size", type=int, default=SPLICE.streaming["chunk_size"],
                         help="streaming default of this model (from streaming_exactness.py)")
-    parser.add_argument("--flank", type=int, default=DEFAULT_FLANK,
+    parser.add_argument("--flank", type=int, default=SPLICE.streaming["flank"],
                         help="streaming default of this model (from streaming_exactness.py)")
     parser.add_argument("--parent", metavar="NAME",
                         help="the shipped model training started from (--init-from), recorded "
@@ -87,16 +88,15 @@ def main() -> None:
         "created": dt.date.today().isoformat(),
         "weights": {"file": weights.name, "sha256": digest},
         "alphabet": "dna",
-        "alphabet_policy": DNA_POLICY,
         "classes": list(SPLICE_CLASSES),
-        "input": "one-hot DNA (L, 4) over A C G T, read 5'->3' on the strand labelled; the "
-        "minus strand is predicted on the reverse complement and mapped back",
-        "architecture": train_config["model"],
-        "training_windows": {"core": manifest["splits"][0]["core"],
-                             "context": manifest["splits"][0]["context"],
-                             "width": train_config["window"]},  # fmt: skip
+        "input": {"channels": list("ACGT"), "policy": DNA_POLICY,
+                  "description": "one-hot DNA (L, 4) over A C G T, read 5'->3' on the strand "
+                  "labelled; the minus strand is predicted on the reverse complement and mapped "
+                  "back"},  # fmt: skip
+        "architecture": {"factory": "genorrn.models.build_labeller",
+                         "config": train_config["model"]},
         "streaming": {"chunk_size": args.chunk_size, "flank": args.flank,
-                      "batch_size": DEFAULT_BATCH_SIZE},  # fmt: skip
+                      "batch_size": SPLICE.streaming["batch_size"]},  # fmt: skip
         "data": {
             "genome": manifest["genome"],
             "annotation": manifest["annotation"],
@@ -123,6 +123,9 @@ def main() -> None:
             "wall_time_s": round(sum(h["seconds"] for h in state["history"])),
         },
         "metrics": accuracy["test_sets"] if accuracy else None,
+        "extra": {"training_windows": {"core": manifest["splits"][0]["core"],
+                                       "context": manifest["splits"][0]["context"],
+                                       "width": train_config["window"]}},  # fmt: skip
         "speed": {
             "prediction_nt_per_s": throughput["results"] if throughput else None,
             "memory": memory["runs"] if memory else None,
@@ -139,20 +142,23 @@ def main() -> None:
             f"donor top-k {m['donor']['top_k']} PR-AUC {m['donor']['pr_auc']}"
         )
     if args.parent:
-        parent = json.loads((models / f"{args.parent}.card.json").read_text())
+        parent = read_card(models / f"{args.parent}.card.json")
         card["training"]["initialised_from"] = {
             "model": args.parent,
-            "sha256": parent["weights"]["sha256"],
-            "command": parent["training"]["command"],
-            "wall_time_s": parent["training"]["wall_time_s"],
-            "initialised_from": parent["training"].get("initialised_from"),
+            "sha256": parent.weights["sha256"],
+            "command": parent.training["command"],
+            "wall_time_s": parent.training["wall_time_s"],
+            "initialised_from": parent.training.get("initialised_from"),
         }
-    (models / f"{args.name}.card.json").write_text(json.dumps(card, indent=2) + "\n")
-    (models / f"{args.name}.md").write_text(markdown(card))
+    card["extra"]["speed"] = card.pop("speed")
+    card = ModelCard.from_dict(card)  # the schema of genorrn/cards.py
+    write_card(card, models / f"{args.name}.card.json")
+    (models / f"{args.name}.md").write_text(markdown(card.to_dict()))
     print(f"wrote {weights} and its card")
 
 
 def markdown(card: dict) -> str:
+    card = card | card["extra"]  # flat view for the text
     lines = [
         f"# Model card: {card['name']}",
         "",
@@ -161,8 +167,8 @@ def markdown(card: dict) -> str:
         f"* genorrn {card['genorrn_version']}, created {card['created']}",
         f"* weights `{card['weights']['file']}`, sha256 `{card['weights']['sha256']}`",
         f"* classes: {', '.join(card['classes'])}",
-        f"* alphabet policy: {card['alphabet_policy']}",
-        f"* architecture: `{json.dumps(card['architecture'])}`",
+        f"* alphabet policy: {card['input']['policy']}",
+        f"* architecture: `{json.dumps(card['architecture']['config'])}`",
         f"* training windows: {card['training_windows']}; streaming defaults: {card['streaming']}",
         "",
         "## Data",

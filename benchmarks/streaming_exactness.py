@@ -25,9 +25,8 @@ from common import data_path, model_sha256, report  # noqa: E402
 from genorrn.encoding import encode_dna  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
 from genorrn.models import LabellerConfig, build_labeller, config_of  # noqa: E402
+from genorrn.recipes import SPLICE  # noqa: E402
 from genorrn.streaming import (  # noqa: E402
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_FLANK,
     StreamingPredictor,
     whole_sequence,
 )
@@ -43,9 +42,9 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=200_000)
     parser.add_argument("--start", type=int, default=5_000_000, help="0-based start on chr1")
     parser.add_argument("--model", help="trained .keras model (default: random weights)")
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+    parser.add_argument("--chunk-size", type=int, default=SPLICE.streaming["chunk_size"],
                         help="the setting to check (and the fixed chunk of the flank sweep)")
-    parser.add_argument("--flank", type=int, default=DEFAULT_FLANK,
+    parser.add_argument("--flank", type=int, default=SPLICE.streaming["flank"],
                         help="the setting to check (and the fixed flank of the chunk sweep)")
     args = parser.parse_args()
     chunk_size, flank_size = args.chunk_size, args.flank
@@ -91,9 +90,9 @@ def main() -> None:
         )
         ref_fwd = whole_sequence(forward, seq)
         result["forward_only"] = {
-            "max_abs_error_split": max_error(forward, seq, ref_fwd, DEFAULT_CHUNK_SIZE, 10),
+            "max_abs_error_split": max_error(forward, seq, ref_fwd, SPLICE.streaming["chunk_size"], 10),
             "max_abs_error_unsplit": max_error(
-                forward, seq, ref_fwd, DEFAULT_CHUNK_SIZE, 10, split=False
+                forward, seq, ref_fwd, SPLICE.streaming["chunk_size"], 10, split=False
             ),
         }
     name = "streaming_exactness" + ("_trained" if args.model else "")

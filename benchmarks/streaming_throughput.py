@@ -23,11 +23,9 @@ from common import data_path, model_sha256, report  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
 from genorrn.predict import predict_genome  # noqa: E402
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL  # noqa: E402
+from genorrn.recipes import SPLICE  # noqa: E402
 from genorrn.regions import Region  # noqa: E402
 from genorrn.streaming import (  # noqa: E402
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_FLANK,
     StreamingPredictor,
 )
 
@@ -61,9 +59,9 @@ def main() -> None:
     parser.add_argument("--random", action="store_true")
     parser.add_argument("--length", type=int, default=2_000_000)
     parser.add_argument("--grid", action="store_true", help="also try other batch/chunk sizes")
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
-    parser.add_argument("--flank", type=int, default=DEFAULT_FLANK)
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--chunk-size", type=int, default=SPLICE.streaming["chunk_size"])
+    parser.add_argument("--flank", type=int, default=SPLICE.streaming["flank"])
+    parser.add_argument("--batch-size", type=int, default=SPLICE.streaming["batch_size"])
     args = parser.parse_args()
     genome = Genome(data_path("splice", "athaliana_chr1", "genome.fna.gz"))
     model, description = load(args)

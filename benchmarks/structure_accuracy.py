@@ -20,14 +20,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_path, report  # noqa: E402
-from genorrn.cli.structure import EVALUATION_SETS, load_evaluation_sets  # noqa: E402
+from genorrn.data.structure_sets import EVALUATION_SETS  # noqa: E402
 from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL  # noqa: E402
-from genorrn.pretrained import resolve, sha256  # noqa: E402
-from genorrn.structure import (  # noqa: E402
-    evaluate,
-    load_structure_model,
-    make_predictor,
-)
+from genorrn.pretrained import load_model, resolve, sha256  # noqa: E402
+from genorrn.structure import evaluate, load_evaluation_sets  # noqa: E402
 
 
 def main() -> None:
@@ -36,8 +32,8 @@ def main() -> None:
     parser.add_argument("--output-name", default="structure_accuracy")
     args = parser.parse_args()
     data_dir = data_path("structure")
-    model, card = load_structure_model(args.model)
-    predictor = make_predictor(model, card=card)
+    loaded = load_model(args.model, task="structure")
+    predictor = loaded.predictor()
     sets = load_evaluation_sets(data_dir, EVALUATION_SETS)
     results = {}
     for name, chain_set in sets.items():
@@ -55,7 +51,7 @@ def main() -> None:
         for name, r in results.items()
     }
     # the same model on whole proteins (one chunk longer than any chain): streaming's effect
-    whole = make_predictor(model, chunk_size=2048, flank=predictor.flank, batch_size=32)
+    whole = loaded.predictor(chunk_size=2048, flank=predictor.flank, batch_size=32)
     exact = {}
     for name, chain_set in sets.items():
         r = evaluate(whole, chain_set.chains)

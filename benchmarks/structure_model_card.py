@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine  # noqa: E402
 from genorrn import __version__  # noqa: E402
 from genorrn.alphabets import PROTEIN_ALPHABET, PROTEIN_POLICY, SS3_CLASSES, SS8_CLASSES  # noqa: E402
+from genorrn.cards import ModelCard, write_card  # noqa: E402
 from genorrn.pretrained import sha256  # noqa: E402
-from genorrn.structure import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, DEFAULT_FLANK  # noqa: E402
+from genorrn.recipes import STRUCTURE  # noqa: E402
 
 
 def main() -> None:
@@ -57,10 +58,7 @@ def main() -> None:
                        "sequence (one-hot, no alignments)",
         "alphabet": "protein",
         "input": {"channels": list(PROTEIN_ALPHABET), "policy": PROTEIN_POLICY},
-        "alphabet_policy": PROTEIN_POLICY,
         "classes": list(SS8_CLASSES),
-        "q3_classes": list(SS3_CLASSES),
-        "q3_from_q8": "P(H)=P(H)+P(G)+P(I); P(E)=P(E)+P(B); P(C)=P(T)+P(S)+P(C)",
         "architecture": {
             "factory": "genorrn.models.build_labeller",
             "config": m,
@@ -69,8 +67,7 @@ def main() -> None:
                        "LSTM in training) -> Dense softmax over 8 DSSP states (float32)",
             "parameters": None,
         },
-        "streaming": {"chunk_size": DEFAULT_CHUNK_SIZE, "flank": DEFAULT_FLANK,
-                      "batch_size": DEFAULT_BATCH_SIZE},
+        "streaming": dict(STRUCTURE.streaming),
         "training": {
             "command": cfg.get("command"),
             "hardware": args.hardware,
@@ -84,7 +81,7 @@ def main() -> None:
                     "(NetSurfP-2.0) -> -log of the derived Q3 probability; unresolved residues "
                     "and padding masked",
             "batching": "length-bucketed batches (padded to a multiple of 64), chains longer "
-                        f"than {cfg['max_len']} trained on a random window",
+                        f"than {cfg.get('options', cfg)['max_len']} trained on a random window",
             "optimizer": f"Adam lr {cfg['learning_rate']} clipnorm 1.0, batch {cfg['batch_size']}",
             "seed": cfg["seed"],
             "history": state["history"],
@@ -111,19 +108,22 @@ def main() -> None:
             f"{k} Q3 {v['q3']:.3f}" + (f" Q8 {v['q8']:.3f}" if v.get("q8") is not None else "")
             for k, v in metrics.items()
         ),
-        "metrics_whole_protein": (accuracy or {}).get("whole_protein_reference"),
-        "targets": {
-            "cb513_q3": 0.74, "cb513_q8": 0.60, "throughput_proteins_per_s": 200,
-            "met": bool(metrics) and metrics["cb513"]["q3"] >= 0.74
-                   and metrics["cb513"]["q8"] >= 0.60,
+        "extra": {
+            "q3_classes": list(SS3_CLASSES),
+            "q3_from_q8": "P(H)=P(H)+P(G)+P(I); P(E)=P(E)+P(B); P(C)=P(T)+P(S)+P(C)",
+            "metrics_whole_protein": (accuracy or {}).get("whole_protein_reference"),
+            "targets": {
+                "cb513_q3": 0.74, "cb513_q8": 0.60, "throughput_proteins_per_s": 200,
+                "met": bool(metrics) and metrics["cb513"]["q3"] >= 0.74
+                       and metrics["cb513"]["q8"] >= 0.60,
+            },
+            "throughput": None if throughput is None else {
+                k: throughput.get(k) for k in ("proteins", "seconds", "proteins_per_s",
+                                               "residues_per_s", "cores_used_on_average",
+                                               "other_jobs_running", "date")
+            } | {"machine": throughput["machine"]["cpu"], "cores": throughput["machine"]["cores"]},
         },  # fmt: skip
-        "throughput": None if throughput is None else {
-            k: throughput.get(k) for k in ("proteins", "seconds", "proteins_per_s",
-                                           "residues_per_s", "cores_used_on_average",
-                                           "other_jobs_running", "date")
-        } | {"machine": throughput["machine"]["cpu"], "cores": throughput["machine"]["cores"]},
         "genorrn_version": __version__,
-        "sha256": sha256(weights),
         "weights": {"file": weights.name, "sha256": sha256(weights)},
         "licence": "weights: MIT (genorrn); training data licences as listed under data.origin",
     }
@@ -131,12 +131,15 @@ def main() -> None:
 
     card["architecture"]["parameters"] = int(keras.saving.load_model(weights, compile=False)
                                              .count_params())  # fmt: skip
-    (models / f"{args.name}.card.json").write_text(json.dumps(card, indent=2) + "\n")
-    (models / f"{args.name}.md").write_text(markdown(card))
-    print(json.dumps({k: card[k] for k in ("name", "sha256", "metrics_summary")}, indent=2))
+    card = ModelCard.from_dict(card)  # the schema of genorrn/cards.py
+    write_card(card, models / f"{args.name}.card.json")
+    (models / f"{args.name}.md").write_text(markdown(card.to_dict()))
+    print(json.dumps({"name": card.name, "sha256": card.weights["sha256"],
+                      "metrics_summary": card.metrics_summary}, indent=2))
 
 
 def markdown(card: dict) -> str:
+    card = card | card["extra"] | {"sha256": card["weights"]["sha256"]}  # flat view for the text
     h = card["data"]["homology_filter"]
     t = card["training"]
     rows = "\n".join(
