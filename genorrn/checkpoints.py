@@ -1,4 +1,4 @@
-"""Training-run folders shared by the splice and structure trainers: atomic checkpoint writes,
+"""Training-run folders of the training loop (:mod:`genorrn.training`): atomic checkpoint writes,
 and the checks that decide whether ``--resume`` may continue the run found in a folder.
 
 A run folder holds ``train_config.json`` (with ``model``: the architecture, and ``data_sha256``:
