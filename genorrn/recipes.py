@@ -4,7 +4,7 @@ A recipe names the task's alphabet and classes, the architecture of a new model,
 defaults, the streaming defaults used when a model card gives none, the shipped model used when
 no ``--model`` is given, and the split preset. The command line (argparse defaults and help
 texts), the trainers, the model loader, the card scripts and the workflow configuration
-(``workflows/helpers.py`` fills unset keys from here) all read these values, so a default is
+(``workflows/helpers/`` fills unset keys from here) all read these values, so a default is
 changed in exactly one place. Standard library only: importing it is free.
 
 Adding a task means adding a recipe here and its task parts (data, loss, selection metric),
@@ -34,6 +34,8 @@ class Recipe:
     #: validation metric that selects the best epoch (higher is better)
     selection: str = ""
     splits: str | None = None
+    #: where the task's training and test data live by default (relative to the working folder)
+    data_dir: str | None = None
 
     def labeller_config(self, **overrides):
         """The :class:`~genorrn.models.LabellerConfig` of a new model (``overrides`` win)."""
@@ -73,6 +75,7 @@ STRUCTURE = Recipe(
     streaming={"chunk_size": 256, "flank": 32, "batch_size": 128},
     default_model="structure-q8-v1",
     selection="val_q3",
+    data_dir="../shared/data/structure",
 )
 
 RECIPES = {r.task: r for r in (SPLICE, STRUCTURE)}

@@ -29,7 +29,6 @@ from genorrn.predict import predict_sequences
 from genorrn.streaming import StreamingPredictor
 
 MODEL_NAME = "genorrn_structure"
-DEFAULT_DATA_DIR = "../shared/data/structure"
 
 
 # -- training -------------------------------------------------------------------------------

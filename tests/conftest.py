@@ -1,16 +1,86 @@
-"""Shared fixtures: the real data folder (skip with a reason when absent) and small FASTAs."""
+"""Shared fixtures: the real data folder (skip with a reason when absent) and small FASTAs.
+
+The session never writes into the reference data: every FASTA index (``.fai``/``.gzi``) goes to
+a temporary folder (``GENORRN_INDEX_DIR``, set here for this process and every command it
+starts), and a listing of ``SHARED_DATA`` taken at the start of the session is compared with one
+taken at the end: any file created, removed or modified there fails the session.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GENORRN_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+#: FASTA indexes of this session (genorrn.io.fasta honours GENORRN_INDEX_DIR: never beside the
+#: FASTA). Set at import, before any test or subprocess runs; removed at the end.
+INDEX_DIR = Path(tempfile.mkdtemp(prefix="genorrn-test-faidx-"))
+os.environ["GENORRN_INDEX_DIR"] = str(INDEX_DIR)
+_SHARED_BEFORE = pytest.StashKey[dict]()
+_SHARED_CHANGES = pytest.StashKey[list]()
+
+
+def _listing(root: Path) -> dict[str, tuple[int, int]] | None:
+    """``{relative path: (size, mtime_ns)}`` of everything under ``root`` (None if absent)."""
+    if not root.is_dir():
+        return None
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            info = path.lstat()
+            found[str(path.relative_to(root))] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
+def _changes(before: dict | None, after: dict | None) -> list[str]:
+    before, after = before or {}, after or {}
+    return sorted(
+        [f"created: {p}" for p in after.keys() - before.keys()]
+        + [f"removed: {p}" for p in before.keys() - after.keys()]
+        + [f"modified: {p}" for p in before.keys() & after.keys() if before[p] != after[p]]
+    )
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_SHARED_BEFORE] = _listing(SHARED_DATA)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    changes = _changes(session.config.stash.get(_SHARED_BEFORE, None), _listing(SHARED_DATA))
+    session.config.stash[_SHARED_CHANGES] = changes
+    if changes:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    shutil.rmtree(INDEX_DIR, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    changes = config.stash.get(_SHARED_CHANGES, [])
+    if changes:
+        terminalreporter.section("tests wrote into the reference data", red=True)
+        terminalreporter.write_line(f"FAILED: {SHARED_DATA} changed during the session:", red=True)
+        for line in changes[:50]:
+            terminalreporter.write_line(f"  {line}")
+
+
+def require_tool(name: str, install: str) -> str:
+    """Path of the command ``name``. Missing: the test is skipped on a developer machine, but
+    fails on CI (environment variable ``CI`` set), where ``.ci/run`` must have installed it."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name!r} not found on PATH ({install})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must install it", pytrace=False)
+        pytest.skip(message)
+    return path
 
 
 def shared_path(*parts: str) -> Path:

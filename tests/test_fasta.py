@@ -18,7 +18,14 @@ def fasta(tmp_path):
     return path
 
 
-def test_fetch_plain_creates_index_and_reverse_complements(fasta):
+@pytest.fixture
+def default_index_place(monkeypatch):
+    """Without GENORRN_INDEX_DIR (which conftest sets for the session): the documented default,
+    the index beside the FASTA when its folder is writable."""
+    monkeypatch.delenv("GENORRN_INDEX_DIR")
+
+
+def test_fetch_plain_creates_index_and_reverse_complements(fasta, default_index_place):
     genome = Genome(fasta)
     assert genome.names == ["chr1", "chr2"]
     assert genome.lengths == {"chr1": 22, "chr2": 10}
@@ -41,7 +48,7 @@ def test_bgzip_and_plain_gzip_give_the_same_sequence(fasta, tmp_path):
         assert genome.fetch("chr1", 3, 21, "-") == plain.fetch("chr1", 3, 21, "-")
 
 
-def test_read_only_folder_uses_cache(fasta, tmp_path, monkeypatch):
+def test_read_only_folder_uses_cache(fasta, tmp_path, monkeypatch, default_index_place):
     monkeypatch.setenv("GENORRN_CACHE", str(tmp_path / "cache"))
     folder = fasta.parent / "ro"
     folder.mkdir()
@@ -51,15 +58,24 @@ def test_read_only_folder_uses_cache(fasta, tmp_path, monkeypatch):
     try:
         assert Genome(target).fetch("chr2", 0, 4) == "GGGG"
         assert not (folder / "g.fa.fai").exists()
+        assert [p.name for p in (tmp_path / "cache" / "faidx").rglob("*.fai")] == ["g.fa.fai"]
     finally:
         folder.chmod(stat.S_IRWXU)
 
 
 def test_real_bgzip_genome_in_read_only_shared_folder(dmel_dir, tmp_path, monkeypatch):
+    from genorrn.io.outputs import is_writable_dir
+
     monkeypatch.setenv("GENORRN_CACHE", str(tmp_path / "cache"))
+    read_only = not is_writable_dir(dmel_dir)
+    if read_only:  # the documented fallback itself (else the session's GENORRN_INDEX_DIR)
+        monkeypatch.delenv("GENORRN_INDEX_DIR")
     before = sorted(p.name for p in dmel_dir.iterdir())
     genome = Genome(dmel_dir / "genome.fna.gz")
     assert sorted(p.name for p in dmel_dir.iterdir()) == before  # nothing written there
+    if read_only:
+        indexes = sorted(p.name for p in (tmp_path / "cache" / "faidx").rglob("genome.fna.gz.*"))
+        assert indexes == ["genome.fna.gz.fai", "genome.fna.gz.gzi"]
     assert genome.lengths == {"NC_004353.4": 1_348_131}
     assert genome.fetch("NC_004353.4", 0, 10).upper() == "TTATTATATT"
 
@@ -132,7 +148,19 @@ def test_iter_fasta_bad_input(tmp_path, content, message):
         list(iter_fasta(path))
 
 
-def test_stale_index_is_rebuilt(fasta):
+def test_index_dir_is_used_instead_of_a_writable_folder(fasta, tmp_path, monkeypatch):
+    """GENORRN_INDEX_DIR (set by conftest for the test session): no index beside the FASTA
+    even where that folder is writable; the index goes to the given folder and is reused."""
+    monkeypatch.setenv("GENORRN_INDEX_DIR", str(tmp_path / "indexes"))
+    assert Genome(fasta).fetch("chr2", 0, 4) == "GGGG"
+    assert sorted(p.name for p in fasta.parent.iterdir()) == ["genome.fa", "indexes"]
+    (index,) = (tmp_path / "indexes").rglob("genome.fa.fai")
+    stamp = index.stat().st_mtime_ns
+    assert Genome(fasta).lengths == {"chr1": 22, "chr2": 10}
+    assert index.stat().st_mtime_ns == stamp  # reused, not rebuilt
+
+
+def test_stale_index_is_rebuilt(fasta, default_index_place):
     assert Genome(fasta).lengths["chr2"] == 10
     os.utime(fasta.parent / "genome.fa.fai", (1, 1))  # index older than the FASTA
     fasta.write_text(">chrZ\nACGT\n")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from genorrn.cli.common import add_chr_prefix_option, add_zoom_option, log_stderr, name_list
 from genorrn.data.structure_sets import METHODS, TRAINING_POOLS  # standard library only
-
-DEFAULT_STRUCTURE_DATA = "../shared/data/structure"
+from genorrn.recipes import STRUCTURE
 
 
 def add_parsers(sub) -> None:
@@ -195,8 +194,8 @@ def add_structure_parsers(sub) -> None:
     )
     p.add_argument("-o", "--outdir", required=True, metavar="OUT",
                    help="output folder (created if missing); the result is OUT/homology.json")
-    p.add_argument("--data-dir", default=DEFAULT_STRUCTURE_DATA,
-                   help=f"the shared structure data folder (default: {DEFAULT_STRUCTURE_DATA})")
+    p.add_argument("--data-dir", default=STRUCTURE.data_dir,
+                   help=f"the shared structure data folder (default: {STRUCTURE.data_dir})")
     p.add_argument("--pools", type=name_list, default=list(TRAINING_POOLS),
                    help="training pools, comma-separated: pisces2018,netsurfp2 (both)")
     p.add_argument("--homology", choices=METHODS, default="mmseqs",

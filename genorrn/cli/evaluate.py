@@ -14,8 +14,7 @@ from genorrn.cli.common import (
     name_list,
 )
 from genorrn.data.structure_sets import EVALUATION_SETS  # standard library only
-
-DEFAULT_STRUCTURE_DATA = "../shared/data/structure"
+from genorrn.recipes import STRUCTURE
 
 
 def add_parsers(sub) -> None:
@@ -94,8 +93,8 @@ def add_structure_parser(sub) -> None:
         "Predictions run through the streaming engine, as for 'genorrn predict structure'.",
     )
     add_model_option(p, "structure")
-    p.add_argument("--data-dir", default=DEFAULT_STRUCTURE_DATA,
-                   help=f"the shared structure data folder (default: {DEFAULT_STRUCTURE_DATA})")
+    p.add_argument("--data-dir", default=STRUCTURE.data_dir,
+                   help=f"the shared structure data folder (default: {STRUCTURE.data_dir})")
     p.add_argument("--sets", type=name_list, default=list(EVALUATION_SETS),
                    help="sets to score, comma-separated (cb513,ts115,netsurfp2_test)")
     p.add_argument("--test-csv", action="append", default=[], metavar="CSV",

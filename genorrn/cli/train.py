@@ -16,8 +16,6 @@ from genorrn.cli.common import (
 from genorrn.data.structure_sets import METHODS, TRAINING_POOLS  # standard library only
 from genorrn.recipes import SPLICE, STRUCTURE
 
-DEFAULT_STRUCTURE_DATA = "../shared/data/structure"
-
 
 def add_parsers(sub) -> None:
     p = sub.add_parser(
@@ -51,8 +49,8 @@ def add_parsers(sub) -> None:
         "OUT/state.json, OUT/train_config.json and OUT/homology.json.",
     )
     p.add_argument("-o", "--outdir", required=True, help="output folder")
-    p.add_argument("--data-dir", default=DEFAULT_STRUCTURE_DATA,
-                   help=f"the shared structure data folder (default: {DEFAULT_STRUCTURE_DATA})")
+    p.add_argument("--data-dir", default=STRUCTURE.data_dir,
+                   help=f"the shared structure data folder (default: {STRUCTURE.data_dir})")
     p.add_argument("--pools", type=name_list, default=list(TRAINING_POOLS),
                    help="training pools, comma-separated: pisces2018,netsurfp2 (both)")
     filters = p.add_mutually_exclusive_group()

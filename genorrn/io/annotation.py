@@ -11,6 +11,9 @@ follow the definition in ``shared/data/README.md``:
 A transcript is identified by its ``transcript_id`` attribute (GTF, and NCBI GFF3), falling back
 to the GFF3 ``ID``. GFF3 exons whose parent is a gene record (no RNA feature, as NCBI writes
 some pseudogenes) are not transcripts; NCBI's GTF omits them too.
+
+(About 340 lines: the GTF and GFF3 readers share one line parser, one ``Annotation`` model and
+its chromosome-name checks; split apart they would import each other's internals.)
 """
 
 from __future__ import annotations
