@@ -18,16 +18,20 @@ from genorrn.encoding import q3_from_q8
 
 def average_precision(truth: np.ndarray, scores: np.ndarray) -> float:
     """Area under the precision-recall curve as average precision (step-wise, no interpolation),
-    the definition scikit-learn's ``average_precision_score`` uses; ties are broken stably."""
+    exactly scikit-learn's ``average_precision_score``: one threshold per distinct score, so
+    positions with tied scores enter together (their order does not matter)."""
     truth = np.asarray(truth, bool)
     positives = int(truth.sum())
     if positives == 0:
         return float("nan")
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    hits = truth[order]
-    tp = np.cumsum(hits)
-    precision = tp / np.arange(1, len(hits) + 1)
-    return float(precision[hits].sum() / positives)
+    scores = np.asarray(scores)
+    order = np.argsort(-scores, kind="stable")
+    ranked, hits = scores[order], truth[order]
+    last = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), len(ranked) - 1]  # end of each tie
+    tp = np.cumsum(hits)[last]
+    precision = tp / (last + 1)
+    recall_gain = np.diff(np.r_[0, tp]) / positives
+    return float((recall_gain * precision).sum())
 
 
 def top_k_accuracy(truth: np.ndarray, scores: np.ndarray) -> float:

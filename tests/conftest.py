@@ -2,8 +2,9 @@
 
 The session never writes into the reference data: every FASTA index (``.fai``/``.gzi``) goes to
 a temporary folder (``GENORRN_INDEX_DIR``, set here for this process and every command it
-starts), and a listing of ``SHARED_DATA`` taken at the start of the session is compared with one
-taken at the end: any file created, removed or modified there fails the session.
+starts), and a listing of ``SHARED_DATA`` (and of the bundled ``reference_data/`` and
+``models/``) taken at the start of the session is compared with one taken at the end: any file
+created, removed or modified there fails the session.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ SHARED_DATA = Path(os.environ.get("GENORRN_SHARED_DATA", REPO.parent / "shared" 
 #: FASTA). Set at import, before any test or subprocess runs; removed at the end.
 INDEX_DIR = Path(tempfile.mkdtemp(prefix="genorrn-test-faidx-"))
 os.environ["GENORRN_INDEX_DIR"] = str(INDEX_DIR)
+#: folders no test may write into
+GUARDED = (SHARED_DATA, REPO / "reference_data", REPO / "models")
 _SHARED_BEFORE = pytest.StashKey[dict]()
 _SHARED_CHANGES = pytest.StashKey[list]()
 
@@ -51,11 +54,13 @@ def _changes(before: dict | None, after: dict | None) -> list[str]:
 
 
 def pytest_sessionstart(session):
-    session.config.stash[_SHARED_BEFORE] = _listing(SHARED_DATA)
+    session.config.stash[_SHARED_BEFORE] = {str(root): _listing(root) for root in GUARDED}
 
 
 def pytest_sessionfinish(session, exitstatus):
-    changes = _changes(session.config.stash.get(_SHARED_BEFORE, None), _listing(SHARED_DATA))
+    before = session.config.stash.get(_SHARED_BEFORE, {})
+    changes = [f"{root}: {change}" for root in GUARDED
+               for change in _changes(before.get(str(root)), _listing(root))]  # fmt: skip
     session.config.stash[_SHARED_CHANGES] = changes
     if changes:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -66,7 +71,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     changes = config.stash.get(_SHARED_CHANGES, [])
     if changes:
         terminalreporter.section("tests wrote into the reference data", red=True)
-        terminalreporter.write_line(f"FAILED: {SHARED_DATA} changed during the session:", red=True)
+        terminalreporter.write_line("FAILED: reference data changed during the session:", red=True)
         for line in changes[:50]:
             terminalreporter.write_line(f"  {line}")
 
@@ -155,10 +160,15 @@ def cli(*args: str) -> int:
 
 
 def run_in_process(capsys, *args: str):
-    """Run ``genorrn ARGS`` in this process; a CompletedProcess-like result (for
-    :func:`assert_one_line_error`) with the exit code and the captured output."""
+    """Run ``genorrn ARGS`` in this process (no interpreter start-up: seconds cheaper than
+    :func:`run_cli`); a CompletedProcess-like result (for :func:`assert_one_line_error`) with
+    the exit code — argparse's ``SystemExit`` too, as the shell would see it — and the output."""
     from types import SimpleNamespace
 
-    code = cli(*args)
+    capsys.readouterr()  # only this command's output
+    try:
+        code = cli(*args)
+    except SystemExit as exc:
+        code = exc.code
     captured = capsys.readouterr()
     return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)

@@ -77,8 +77,6 @@ def test_average_precision_equals_scikit_learn_without_ties():
             average_precision_score(truth, scores), rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="genorrn.metrics.average_precision breaks ties by position "
-                   "(stable sort); scikit-learn counts a tied group at one threshold")
 def test_average_precision_equals_scikit_learn_with_ties():
     from sklearn.metrics import average_precision_score
 

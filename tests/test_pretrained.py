@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, run_in_process
 from genorrn.pretrained import DEFAULT_SPLICE_MODEL as NAME  # noqa: E402
 
 CARDS = sorted((REPO / "models").glob("*.card.json"))
@@ -47,46 +47,57 @@ def test_card_is_complete_and_checksum_matches(card_path):
         assert {s["split"] for s in card.data["splits"]} == {"train", "validation", "test"}
 
 
-def test_models_list_shows_it():
-    result = run_cli("models", "list")
+def test_models_list_shows_it(capsys):
+    result = run_in_process(capsys, "models", "list")
     assert result.returncode == 0 and NAME in result.stdout
 
 
-def test_readme_main_command(tmp_path):
+@pytest.fixture(scope="module")
+def readme_run(tmp_path_factory):
+    """The README's main command, run once as a user would (a separate process, in an empty
+    folder); the shipped-model test below reads its bigWigs instead of predicting again."""
+    folder = tmp_path_factory.mktemp("readme")
+    result = run_cli("predict", "splice", str(EXAMPLE_FA), "-o", "example", cwd=folder)
+    return result, folder
+
+
+@pytest.mark.slow
+def test_readme_main_command(readme_run):
     """`genorrn predict splice reference_data/athaliana_chr1_test_slice.fa -o example`."""
     readme = (REPO / "README.md").read_text()
     assert "genorrn predict splice reference_data/athaliana_chr1_test_slice.fa -o example" in readme
-    result = run_cli("predict", "splice", str(EXAMPLE_FA), "-o", "example", cwd=tmp_path)
+    result, folder = readme_run
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "example.sites.bed").read_text().strip()
-    for site in ("acceptor", "donor"):
-        for strand in ("plus", "minus"):
-            assert (tmp_path / f"example.{site}.{strand}.bw").stat().st_size > 0
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"example.{s}.{d}.bw" for s in ("acceptor", "donor") for d in ("plus", "minus")]
+        + ["example.sites.bed"]
+    )
+    assert (folder / "example.sites.bed").read_text().strip()
 
 
-@pytest.fixture(scope="module")
-def example_predictions():
-    import genorrn
-
-    model = genorrn.load_model(NAME)
-    seq = "".join(EXAMPLE_FA.read_text().splitlines()[1:])
-    return model.predict(seq, strand="+"), model.predict(seq, strand="-")
-
-
-def test_shipped_model_finds_the_annotated_sites(example_predictions):
+@pytest.mark.slow
+def test_shipped_model_finds_the_annotated_sites(readme_run):
     """On the bundled test-region slice (never trained on), the highest-scoring positions are
-    mostly the annotated sites: top-k accuracy well above chance (~1e-3)."""
+    mostly the annotated sites: top-k accuracy far above chance (~1e-3). Scores: the bigWigs
+    of the README command (chromosome coordinates, each strand read on itself)."""
+    import pyBigWig
+
     from genorrn.data.sites import annotated_sites
     from genorrn.io import read_annotation
 
+    result, folder = readme_run
+    assert result.returncode == 0, result.stderr
     sites = annotated_sites(read_annotation(EXAMPLE_GFF))
-    for index, kind in ((1, "acceptor"), (2, "donor")):
+    for kind in ("acceptor", "donor"):
         truth = np.zeros(2 * 100_000, bool)
         for s in sites:
             if s.kind == kind:
                 truth[s.pos + (0 if s.strand == "+" else 100_000)] = True
-        plus, minus = example_predictions
-        scores = np.concatenate([plus[:, index], minus[:, index]])
+        tracks = [pyBigWig.open(str(folder / f"example.{kind}.{strand}.bw"))
+                  for strand in ("plus", "minus")]  # fmt: skip
+        scores = np.concatenate([t.values(RECORD, 0, 100_000, numpy=True) for t in tracks])
+        assert np.isfinite(scores).all()
         k = int(truth.sum())
         top = np.argsort(-scores)[:k]
-        assert truth[top].mean() >= 0.25, (kind, truth[top].mean())
+        # measured with splice-athaliana-v3: acceptor 0.899, donor 0.917 (k = 109 each)
+        assert truth[top].mean() >= 0.85, (kind, truth[top].mean())

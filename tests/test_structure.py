@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_one_line_error, cli, run_cli, shared_path
+from conftest import REPO, assert_one_line_error, cli, run_in_process, shared_path
 from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
 from genorrn.data.protein_batches import make_batches
 from genorrn.data.proteins import clean_protein, read_proteins
@@ -175,11 +175,11 @@ def test_duplicate_ids(tmp_path):
         (">dna\n" + "ACGTTGCA" * 10 + "\n", ("record 'dna'", "looks like DNA")),
     ],
 )
-def test_cli_bad_input_one_line_error(tmp_path, text, fragments):
+def test_cli_bad_input_one_line_error(tmp_path, capsys, text, fragments):
     path = tmp_path / "in.faa"
     path.write_text(text)
     out = tmp_path / "out.csv"
-    result = run_cli("predict", "structure", str(path), "-o", str(out))
+    result = run_in_process(capsys, "predict", "structure", str(path), "-o", str(out))
     assert_one_line_error(result, str(path), *fragments)
     assert not out.exists()
 
@@ -225,6 +225,7 @@ def test_formats_byte_for_byte_on_fixed_tiny_model(structure_model_path, tmp_pat
         for fmt in ("ss2", "horiz"):
             cli("predict", "structure", str(EXAMPLE), "-o", str(EXPECTED / fmt), "--format", fmt,
                 *pinned)  # fmt: skip
+        pytest.skip(f"regenerated {EXPECTED}: review the diff (nothing was compared)")
     out_csv = tmp_path / "example.csv"
     assert cli("predict", "structure", str(EXAMPLE), "-o", str(out_csv), *pinned) == 0
     assert_same_output(out_csv.read_bytes(), _expected("example.csv"), "example.csv")
@@ -273,16 +274,17 @@ def test_lowercase_and_selenocysteine_encode_as_documented(structure_model_path)
     from genorrn.pretrained import load_model
 
     predictor = load_model(structure_model_path, task="structure").predictor()
+    np.testing.assert_array_equal(encode_protein("MKVXLA"), encode_protein("mkvula"))
     upper = predictor.predict_array(encode_protein("MKVXLA"))
     lower = predictor.predict_array(encode_protein("mkvula"))
-    np.testing.assert_allclose(upper, lower, atol=1e-6)
+    np.testing.assert_array_equal(upper, lower)  # the same input: measured identical
 
 
 def test_very_long_protein_streams(structure_model_path):
     from genorrn.encoding import encode_protein
-    from genorrn.streaming import whole_sequence
     from genorrn.predict import predict_sequences
     from genorrn.pretrained import load_model
+    from genorrn.streaming import whole_sequence
 
     model = load_model(structure_model_path, task="structure").keras
     rng = np.random.default_rng(3)
@@ -291,7 +293,7 @@ def test_very_long_protein_streams(structure_model_path):
     ((key, got_seq, probs),) = list(predict_sequences(predictor, [("long", seq)]))
     assert probs.shape == (6003, 8) and got_seq == seq
     whole = whole_sequence(model, encode_protein(seq))
-    assert np.abs(probs - whole).max() < 1e-3
+    assert np.abs(probs - whole).max() <= 2e-6  # measured: 1.8e-7
 
 
 def test_plot_profile(structure_model_path, tmp_path):
@@ -303,12 +305,13 @@ def test_plot_profile(structure_model_path, tmp_path):
         assert plot.read_bytes().startswith(magic)
 
 
-def test_plot_command(structure_model_path, tmp_path):
+def test_plot_command(structure_model_path, tmp_path, capsys):
     plot = tmp_path / "p.svg"
     assert cli("plot", "structure", str(EXAMPLE), "-o", str(plot), "--id", "NP_001030924.1",
                "--model", str(structure_model_path)) == 0  # fmt: skip
     assert "NP_001030924.1" in plot.read_text()
-    result = run_cli("plot", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.svg"), "--id", "nope")
+    result = run_in_process(capsys, "plot", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.svg"),
+                            "--id", "nope")  # fmt: skip
     assert_one_line_error(result, "'nope': no such record")
 
 
@@ -316,8 +319,7 @@ def test_shipped_model_predicts_example(tmp_path):
     from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL
     from genorrn.pretrained import available_models
 
-    if DEFAULT_MODEL not in available_models():
-        pytest.skip(f"shipped model {DEFAULT_MODEL} not present")
+    assert DEFAULT_MODEL in available_models()  # shipped in models/
     out = tmp_path / "example.csv"
     assert cli("predict", "structure", str(EXAMPLE), "-o", str(out)) == 0
     lines = out.read_text().splitlines()
@@ -330,14 +332,15 @@ def test_shipped_model_predicts_example(tmp_path):
     assert card["task"] == "structure" and card["alphabet"] == "protein"
     import genorrn
 
-    if hasattr(genorrn, "load_model"):  # the package-level loader reads the card's alphabet
-        probs = genorrn.load_model(DEFAULT_MODEL).predict("MKVLAAGIEELLKKHG")
-        assert probs.shape == (16, 8) and np.allclose(probs.sum(-1), 1.0, atol=1e-4)
+    # the package-level loader reads the card's alphabet
+    probs = genorrn.load_model(DEFAULT_MODEL).predict("MKVLAAGIEELLKKHG")
+    assert probs.shape == (16, 8) and np.allclose(probs.sum(-1), 1.0, atol=1e-4)
 
 
 # -- a tiny end-to-end training run on real data -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_tiny_training_learns(tmp_path):
     data = shared_path("structure")
     out = tmp_path / "run"

@@ -175,15 +175,12 @@ TINY_TRAIN = ("--units", "4", "--conv-filters", "4", "--conv-layers", "1", "--dr
               "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "8", "--max-len", "128")
 
 
-def _filter_then_train(capsys, monkeypatch, tmp_path, method, pools, max_chains):
+def _filter_then_train(capsys, monkeypatch, tmp_path, method, data, pools, max_chains):
     """Run the filter command, then train from its result with the filter itself disabled;
     return (filter result, the training run's homology.json)."""
-    import json
-
-    from conftest import run_in_process, shared_path
+    from conftest import run_in_process
     from genorrn.data import structure_sets
 
-    data = shared_path("structure")
     selection = ("--data-dir", str(data), "--pools", pools, "--max-chains", str(max_chains))
     result = run_in_process(capsys, "data", "homology-filter", "-o", str(tmp_path / "hf"),
                             "--homology", method, "--cache-dir", str(tmp_path / "cache"),
@@ -205,13 +202,17 @@ def _filter_then_train(capsys, monkeypatch, tmp_path, method, pools, max_chains)
 
 
 @pytest.mark.slow
-def test_kmer_filter_command_is_used_by_train(capsys, monkeypatch, tmp_path):
-    filtered, trained = _filter_then_train(capsys, monkeypatch, tmp_path, "kmer", "netsurfp2", 30)
+def test_kmer_filter_command_is_used_by_train(capsys, monkeypatch, tmp_path, tiny_structure_data):
+    """On the small data folder (one training step: seconds, not the real data's minute)."""
+    data, kmer, _ = tiny_structure_data
+    filtered, trained = _filter_then_train(capsys, monkeypatch, tmp_path, "kmer", data,
+                                           "pisces2018,netsurfp2", 4)  # fmt: skip
     assert filtered["method"] == "kmer"
-    assert set(filtered["pools"]) == {"netsurfp2_validation", "netsurfp2_train"}
-    for pool in filtered["pools"].values():
-        assert pool["counts"]["chains"] == 30
-        assert len(pool["removed"]) + len(pool["kept"]) == 30
+    assert set(filtered["pools"]) == {"netsurfp2_validation", "netsurfp2_train", "pisces2018"}
+    for name, pool in filtered["pools"].items():
+        assert pool["removed"] == kmer.get(name, {})
+        assert pool["counts"]["chains"] == len(pool["removed"]) + len(pool["kept"])
+    assert filtered["pools"]["pisces2018"]["kept"] == ["1abc-A", "1abe-A", "1abf-A"]
     summary = trained["summary"]["homology_filter"]
     assert summary["tool"] == "shared 30-mers only"
     assert summary["removed_per_pool"] == {n: p["counts"] for n, p in filtered["pools"].items()}
@@ -220,8 +221,11 @@ def test_kmer_filter_command_is_used_by_train(capsys, monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_mmseqs_filter_command_is_used_by_train(capsys, monkeypatch, tmp_path, mmseqs):
-    filtered, trained = _filter_then_train(capsys, monkeypatch, tmp_path, "mmseqs", "pisces2018",
-                                           60)  # fmt: skip
+    """On the real data: PISCES-2018 overlaps CB513 (shared/data/README.md)."""
+    from conftest import shared_path
+
+    filtered, trained = _filter_then_train(capsys, monkeypatch, tmp_path, "mmseqs",
+                                           shared_path("structure"), "pisces2018", 60)  # fmt: skip
     counts = filtered["pools"]["pisces2018"]["counts"]
     assert counts["chains"] == 60 and counts["removed"] >= counts["removed_kmer"] > 0
     assert filtered["detail"]["tool"].startswith("MMseqs2")
@@ -231,10 +235,11 @@ def test_mmseqs_filter_command_is_used_by_train(capsys, monkeypatch, tmp_path, m
     assert summary["removed_per_pool"]["pisces2018"] == counts
 
 
-def test_filter_command_without_mmseqs_says_how_to_install(capsys, monkeypatch, tmp_path):
-    from conftest import assert_one_line_error, run_in_process, shared_path
+def test_filter_command_without_mmseqs_says_how_to_install(capsys, monkeypatch, tmp_path,
+                                                           tiny_structure_data):  # fmt: skip
+    from conftest import assert_one_line_error, run_in_process
 
-    data = shared_path("structure")
+    data = tiny_structure_data[0]
     monkeypatch.setattr(homology.shutil, "which", lambda _name: None)
     result = run_in_process(capsys, "data", "homology-filter", "-o", str(tmp_path / "hf"),
                             "--data-dir", str(data), "--pools", "netsurfp2", "--max-chains", "5",
@@ -243,13 +248,12 @@ def test_filter_command_without_mmseqs_says_how_to_install(capsys, monkeypatch, 
     assert not (tmp_path / "hf" / "homology.json").exists()
 
 
-def test_bad_or_mismatched_homology_result_is_a_one_line_error(capsys, tmp_path):
-    import json
+def test_bad_or_mismatched_homology_result_is_a_one_line_error(capsys, tmp_path,
+                                                               tiny_structure_data):  # fmt: skip
+    from conftest import assert_one_line_error, run_in_process
 
-    from conftest import assert_one_line_error, run_in_process, shared_path
-
-    data = shared_path("structure")
-    selection = ("--data-dir", str(data), "--pools", "netsurfp2", "--max-chains", "10")
+    data = tiny_structure_data[0]
+    selection = ("--data-dir", str(data), "--pools", "netsurfp2", "--max-chains", "2")
     hf = tmp_path / "hf"
     assert run_in_process(capsys, "data", "homology-filter", "-o", str(hf), "--homology", "kmer",
                           *selection).returncode == 0  # fmt: skip
@@ -262,9 +266,9 @@ def test_bad_or_mismatched_homology_result_is_a_one_line_error(capsys, tmp_path)
         (tmp_path / "missing.json", selection, ("not found",)),
         (broken, selection, ("not a homology filter result",)),
         (summary, selection, ("not a 'genorrn data homology-filter' result",)),
-        (good, ("--data-dir", str(data), "--pools", "netsurfp2", "--max-chains", "12"),
+        (good, ("--data-dir", str(data), "--pools", "netsurfp2", "--max-chains", "1"),
          ("other netsurfp2_validation chains", "--max-chains")),
-        (good, ("--data-dir", str(data), "--pools", "pisces2018", "--max-chains", "10"),
+        (good, ("--data-dir", str(data), "--pools", "pisces2018", "--max-chains", "2"),
          ("no result for 'pisces2018'", "--pools")),
     ]
     for path, chosen, fragments in cases:

@@ -4,7 +4,7 @@ follows the epoch."""
 
 from __future__ import annotations
 
-import json
+import hashlib
 import math
 
 import numpy as np
@@ -21,6 +21,7 @@ def _probe(model, length=40, seed=3):
     return np.asarray(model(x, training=False))
 
 
+@pytest.mark.slow
 def test_training_starts_from_the_widened_model_and_follows_the_cosine_schedule(tmp_path):
     from dataclasses import replace
 
@@ -32,7 +33,7 @@ def test_training_starts_from_the_widened_model_and_follows_the_cosine_schedule(
 
     small = tiny_structure_model()
     grown = widen_labeller(small, replace(config_of(small), lstm_units=[12], conv_layers=2))
-    assert np.abs(_probe(grown) - _probe(small)).max() < 1e-5
+    assert np.abs(_probe(grown) - _probe(small)).max() <= 1e-6  # measured: identical
     train, validation = _chains(12, 1), _chains(4, 2)
     # a zero learning rate leaves the starting weights as they are: the selected model is the
     # grown model, so it computes what the small one did
@@ -40,7 +41,7 @@ def test_training_starts_from_the_widened_model_and_follows_the_cosine_schedule(
     train_structure(train, validation, tmp_path / "frozen", cfg, log=lambda _m: None, init=grown)
     selected = keras.saving.load_model(tmp_path / "frozen" / "model.keras")
     assert config_of(selected).lstm_units == [12]
-    assert np.abs(_probe(selected) - _probe(small)).max() < 1e-5
+    assert np.abs(_probe(selected) - _probe(small)).max() <= 1e-6  # measured: identical
     # cosine: rate(epoch e of E) = base * (1 + cos(pi e / E)) / 2, whatever validation does
     cfg = replace(cfg, learning_rate=1e-3, epochs=3, lr_schedule="cosine")
     state = train_structure(train, validation, tmp_path / "cosine", cfg, log=lambda _m: None,
@@ -92,7 +93,11 @@ def test_init_from_is_recorded(tmp_path, capsys, structure_model_path, monkeypat
     assert result.returncode == 0, result.stderr
     assert seen["cfg"].model.lstm_units == [10] and seen["cfg"].model.conv_filters == 8
     assert seen["cfg"].model.dropout == 0.1 and seen["cfg"].lr_schedule == "cosine"
-    assert seen["init"].count_params() > tiny_structure_model().count_params()
+    small = tiny_structure_model()
+    assert seen["init"].count_params() > small.count_params()
+    # the grown model the trainer starts from computes what --init-from's model does
+    # (measured: 6e-8; dropout is off at inference)
+    assert np.abs(_probe(seen["init"]) - _probe(small)).max() <= 1e-6
     assert seen["extra"]["init_from"]["widened"] is True
-    assert len(seen["extra"]["init_from"]["sha256"]) == 64
-    assert json.loads(result.stdout)["epoch"] == 0
+    assert seen["extra"]["init_from"]["sha256"] == hashlib.sha256(
+        structure_model_path.read_bytes()).hexdigest()

@@ -35,6 +35,7 @@ def _config(units=(4,), epochs=2):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_resume_continues_epochs_optimizer_and_learning_rate(tmp_path):
     import keras
 
@@ -67,6 +68,7 @@ def test_resume_continues_epochs_optimizer_and_learning_rate(tmp_path):
     assert "training already finished" in messages and third["epoch"] == 4
 
 
+@pytest.mark.slow
 def test_resume_refuses_another_architecture(tmp_path):
     from genorrn.structure import train_structure
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, run_in_process
 
 keras = pytest.importorskip("keras")
 
@@ -46,6 +46,7 @@ def test_cosine_schedule():
     assert learning_rate(plateau, 3, halvings=2) == pytest.approx(2.5e-4)
 
 
+@pytest.mark.slow
 def test_resume_continues_and_refuses_other_data(tmp_path):
     from genorrn.errors import InputError
 
@@ -62,8 +63,7 @@ def test_resume_continues_and_refuses_other_data(tmp_path):
         _train(out, _arrays(0), epochs=3, resume=True)
 
 
-def test_init_from_options(tmp_path):
-    """Architecture options with --init-from need --widen, and --widen needs one of them."""
+def _shards_and_model(tmp_path):
     from genorrn.data.splice import write_shard
     from genorrn.models import LabellerConfig, build_labeller
 
@@ -74,22 +74,40 @@ def test_init_from_options(tmp_path):
     model = tmp_path / "small.keras"
     build_labeller(LabellerConfig(lstm_units=[4], conv_filters=4, conv_kernel=5),
                    name="genorrn_splice").save(model)  # fmt: skip
-    base = ["train", "splice", str(shards), "-o", str(tmp_path / "out"), "--init-from", str(model)]
-    assert_one_line_error(run_cli(*base, "--units", "8"), "need --widen")
-    assert_one_line_error(run_cli(*base, "--widen"), "--widen needs at least one of")
-    assert_one_line_error(run_cli(*base, "--dropout", "0.2"), "need --widen")
-    bad = run_cli(*base, "--widen", "--dropout", "1.5")
+    return ["train", "splice", str(shards), "-o", str(tmp_path / "out"), "--init-from", str(model)]
+
+
+def test_init_from_options(tmp_path, capsys):
+    """Architecture options with --init-from need --widen, and --widen needs one of them."""
+    base = _shards_and_model(tmp_path)
+    assert_one_line_error(run_in_process(capsys, *base, "--units", "8"), "need --widen")
+    assert_one_line_error(run_in_process(capsys, *base, "--widen"), "--widen needs at least one of")
+    assert_one_line_error(run_in_process(capsys, *base, "--dropout", "0.2"), "need --widen")
+    bad = run_in_process(capsys, *base, "--widen", "--dropout", "1.5")
     assert bad.returncode == 2 and "a dropout rate is in [0, 1)" in bad.stderr
-    result = run_cli(*base, "--widen", "--units", "6", "--dropout", "0.2", "--epochs", "2",
-                     "--batch-size", "3", "--keep-checkpoints")  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    # --keep-checkpoints: one float32 inference model per epoch, loadable as a splice model
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_init_from_widen_trains_and_keeps_checkpoints(tmp_path, capsys):
+    import hashlib
+
+    from genorrn.models import config_of
     from genorrn.pretrained import load_model
 
+    base = _shards_and_model(tmp_path)
+    result = run_in_process(capsys, *base, "--widen", "--units", "6", "--dropout", "0.2",
+                            "--epochs", "2", "--batch-size", "3", "--keep-checkpoints")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # --keep-checkpoints: one float32 inference model per epoch, loadable as a splice model
     epochs = sorted(p.name for p in (tmp_path / "out").glob("epoch_*.keras"))
     assert epochs == ["epoch_001.keras", "epoch_002.keras"]
-    assert load_model(tmp_path / "out" / "epoch_002.keras", task="splice").keras.count_params()
+    kept = load_model(tmp_path / "out" / "epoch_002.keras", task="splice").keras
+    assert config_of(kept).lstm_units == [6] and config_of(kept).conv_filters == 4
+    assert {w.dtype for w in kept.weights} == {"float32"}
     config = json.loads((tmp_path / "out" / "train_config.json").read_text())
     assert config["model"]["lstm_units"] == [6] and config["model"]["conv_filters"] == 4
     assert config["model"]["dropout"] == 0.2
-    assert config["init_from"]["widened"] and len(config["init_from"]["sha256"]) == 64
+    small = tmp_path / "small.keras"
+    assert config["init_from"]["widened"] is True
+    assert config["init_from"]["sha256"] == hashlib.sha256(small.read_bytes()).hexdigest()

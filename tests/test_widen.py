@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, run_in_process
 
 keras = pytest.importorskip("keras")
 
@@ -34,10 +34,12 @@ def test_widened_model_computes_the_same_function(small):
     big = widen_labeller(small, big_cfg, seed=1)
     assert config_of(big) == big_cfg and big.count_params() > small.count_params()
     x = _onehot(700)
-    np.testing.assert_allclose(big.predict_on_batch(x), small.predict_on_batch(x), atol=1e-6)
-    # the streaming engine handles the deeper front end (larger conv context) the same way
+    # measured: 1.8e-7 (float32 sums over more, zero-weighted units)
+    np.testing.assert_allclose(big.predict_on_batch(x), small.predict_on_batch(x), rtol=0, atol=1e-6)
+    # the streaming engine handles the deeper front end (larger conv context) the same way;
+    # measured: 1.2e-7
     streamed = StreamingPredictor(big, chunk_size=200, flank=150, batch_size=2).predict_array(x[0], split=False)
-    np.testing.assert_allclose(streamed, small.predict_on_batch(x[:1])[0], atol=1e-4)
+    np.testing.assert_allclose(streamed, small.predict_on_batch(x[:1])[0], rtol=0, atol=2e-6)
 
 
 def test_new_units_learn(small):
@@ -68,8 +70,8 @@ def test_cannot_shrink(small, change, problem):
         widen_labeller(small, dataclasses.replace(config_of(small), **change))
 
 
-def test_widen_needs_init_from(tmp_path):
+def test_widen_needs_init_from(tmp_path, capsys):
     shards = tmp_path / "shards"
     shards.mkdir()
-    result = run_cli("train", "splice", str(shards), "-o", str(tmp_path / "out"), "--widen")
+    result = run_in_process(capsys, "train", "splice", str(shards), "-o", str(tmp_path / "out"), "--widen")
     assert_one_line_error(result, "--widen")
