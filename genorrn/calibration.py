@@ -30,44 +30,57 @@ def apply_temperatures(probs: np.ndarray, temperatures) -> np.ndarray:
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
-def _nll_and_grad(log_t: np.ndarray, z: np.ndarray, labels: np.ndarray, weights: np.ndarray):
-    """Mean weighted NLL of ``softmax(z / exp(log_t))`` and its gradient in ``log_t``."""
+def _nll_and_grad(log_t: np.ndarray, z: np.ndarray, allowed: np.ndarray, weights: np.ndarray):
+    """Mean weighted ``-log Σ_{c allowed} q_c`` with ``q = softmax(z / exp(log_t))``, and its
+    gradient in ``log_t``."""
     t = np.exp(log_t)
     s = z / t
     s -= s.max(axis=1, keepdims=True)
-    p = np.exp(s)
-    p /= p.sum(axis=1, keepdims=True)
-    rows = np.arange(len(labels))
+    q = np.exp(s)
+    q /= q.sum(axis=1, keepdims=True)
+    inside = (q * allowed).sum(axis=1)
     w = weights / weights.sum()
-    nll = -(w * np.log(np.clip(p[rows, labels], EPS, 1.0))).sum()
-    # d nll / d s = p - onehot; d s_c / d log_t_c = -s_c (unshifted z_c / t_c)
-    onehot = np.zeros_like(p)
-    onehot[rows, labels] = 1.0
-    grad_s = (p - onehot) * w[:, None]
-    grad = -(grad_s * (z / t)).sum(axis=0)
+    nll = -(w * np.log(np.clip(inside, EPS, 1.0))).sum()
+    # d nll / d s_c = q_c - r_c with r the allowed part of q renormalised;
+    # d s_c / d log_t_c = -z_c / t_c
+    r = q * allowed / np.clip(inside, EPS, None)[:, None]
+    grad = -(((q - r) * w[:, None]) * (z / t)).sum(axis=0)
     return nll, grad
 
 
-def fit_temperatures(probs: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
+def fit_temperatures(probs: np.ndarray, labels: np.ndarray | None = None, *,
+                     allowed: np.ndarray | None = None, weights: np.ndarray | None = None,
                      steps: int = 500, lr: float = 0.05) -> np.ndarray:  # fmt: skip
-    """Per-class temperatures minimising the NLL of ``labels`` under the calibrated ``probs``
-    (``(N, C)`` probabilities, ``(N,)`` class indices, optional ``(N,)`` position weights).
-    Adam on ``log T`` (so ``T > 0``), from ``T = 1``; deterministic."""
+    """Per-class temperatures minimising the negative log-likelihood of the truth under the
+    calibrated ``probs`` (``(N, C)``). The truth is ``labels`` (``(N,)`` class indices) or
+    ``allowed`` (``(N, C)`` 0/1: the likelihood is the summed probability of the allowed
+    classes, e.g. a Q3 label of a Q8 model). Optional ``(N,)`` position ``weights``. Adam on
+    ``log T`` (so ``T > 0``) from ``T = 1``; deterministic."""
     probs = np.asarray(probs, np.float64)
-    labels = np.asarray(labels, np.int64)
-    weights = np.ones(len(labels)) if weights is None else np.asarray(weights, np.float64)
-    if probs.ndim != 2 or len(probs) != len(labels) or not len(labels):
+    if allowed is None:
+        labels = np.asarray(labels, np.int64)
+        allowed = np.zeros_like(probs)
+        allowed[np.arange(len(labels)), labels] = 1.0
+    allowed = np.asarray(allowed, np.float64)
+    weights = np.ones(len(probs)) if weights is None else np.asarray(weights, np.float64)
+    if probs.ndim != 2 or allowed.shape != probs.shape or not len(probs):
         raise ValueError("fit_temperatures needs (N, C) probabilities and N labels, N > 0")
     z = np.log(np.clip(probs, EPS, 1.0))
     log_t = np.zeros(probs.shape[1])
     m = np.zeros_like(log_t)
     v = np.zeros_like(log_t)
     for step in range(1, steps + 1):
-        _, grad = _nll_and_grad(log_t, z, labels, weights)
+        _, grad = _nll_and_grad(log_t, z, allowed, weights)
         m = 0.9 * m + 0.1 * grad
         v = 0.999 * v + 0.001 * grad**2
         log_t -= lr * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
     return np.exp(log_t)
+
+
+def nll(probs: np.ndarray, allowed: np.ndarray) -> float:
+    """Mean ``-log`` of the summed probability of the allowed classes."""
+    inside = (np.asarray(probs, np.float64) * allowed).sum(axis=1)
+    return float(-np.log(np.clip(inside, EPS, 1.0)).mean())
 
 
 def reliability(truth: np.ndarray, prob: np.ndarray, bins: int = 10,
@@ -105,3 +118,31 @@ def brier(truth: np.ndarray, prob: np.ndarray) -> float:
     """Mean squared difference between one class's probability and its 0/1 truth."""
     truth = np.asarray(truth, np.float64)
     return float(np.mean((np.asarray(prob, np.float64) - truth) ** 2))
+
+
+def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: str,
+               fitted_on: dict, floor: float = 0.0) -> dict:  # fmt: skip
+    """Fit per-class temperatures on validation ``probs`` with truth ``allowed`` (``(N, C)``
+    0/1) and return the model card's ``calibration`` entry: the temperatures, what they were
+    fitted on, and the validation NLL and per-class ECE (probability >= ``floor``) before and
+    after, for classes whose truth is one class (rows of ``allowed`` with a single 1)."""
+    temperatures = fit_temperatures(probs, allowed=allowed)
+    calibrated = apply_temperatures(probs, temperatures)
+    single = allowed.sum(axis=1) == 1
+    truth = allowed[single].argmax(axis=1)
+    per_class = {}
+    for c, name in enumerate(classes):
+        if (truth == c).any():
+            per_class[name] = {
+                "ece_before": round(ece(truth == c, probs[single, c], min_prob=floor), 4),
+                "ece_after": round(ece(truth == c, calibrated[single, c], min_prob=floor), 4),
+            }
+    return {
+        "method": "temperature",
+        "temperatures": [round(float(t), 6) for t in temperatures],
+        "weights_sha256": weights_sha256,
+        "fitted_on": fitted_on | {"positions": int(len(probs))},
+        "validation": {"nll_before": round(nll(probs, allowed), 5),
+                       "nll_after": round(nll(calibrated, allowed), 5),
+                       "ece_floor": floor, "per_class": per_class},  # fmt: skip
+    }

@@ -16,6 +16,9 @@ architecture       ``{"factory": …, "config": LabellerConfig fields, "summary"
 streaming          ``{"chunk_size", "flank", "batch_size"}``: the model's prediction defaults
 data, training     data files + checksums + splits; command, configuration, history, hardware
 metrics            per test set; ``metrics_summary``: one line for ``genorrn models list``
+calibration        ``{"method": "temperature", "temperatures": [one per class],
+                   "weights_sha256": the weights it was fitted for, "fitted_on": …, …}``
+                   (empty: uncalibrated); applied by default (:mod:`genorrn.calibration`)
 extra              task-specific facts (speed, throughput, Q3 derivation, targets, …)
 =================  ===========================================================================
 
@@ -55,6 +58,7 @@ class ModelCard:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     metrics_summary: str = ""
+    calibration: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     schema: str = SCHEMA
 

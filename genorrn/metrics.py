@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from genorrn.alphabets import SS3_CLASSES, SS8_CLASSES
+from genorrn.calibration import brier, ece, reliability
 from genorrn.encoding import q3_from_q8
 
 
@@ -60,10 +61,13 @@ def calls_at(truth: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
 
 
 def site_metrics(
-    labels: np.ndarray, probs: np.ndarray, classes: dict[int, str], threshold: float = 0.5
+    labels: np.ndarray, probs: np.ndarray, classes: dict[int, str], threshold: float = 0.5,
+    ece_floor: float = 0.01,
 ) -> dict:
-    """``{class name: {"top_k", "pr_auc", "sites", "calls"}}`` for the given class indices;
-    ``calls``: :func:`calls_at` ``threshold``."""
+    """``{class name: {"top_k", "pr_auc", "sites", "calls", "ece", "brier", "reliability"}}``
+    for the given class indices; ``calls``: :func:`calls_at` ``threshold``; ``ece`` and
+    ``reliability`` over the positions whose probability is >= ``ece_floor``
+    (:mod:`genorrn.calibration`)."""
     out = {}
     for index, name in classes.items():
         truth = labels == index
@@ -72,8 +76,18 @@ def site_metrics(
             "pr_auc": round(average_precision(truth, probs[:, index]), 4),
             "sites": int(truth.sum()),
             "calls": calls_at(truth, probs[:, index], threshold),
-        }
+        } | calibration_report(truth, probs[:, index], ece_floor)
     return out
+
+
+def calibration_report(truth: np.ndarray, prob: np.ndarray, floor: float = 0.0) -> dict:
+    """``{"ece", "brier", "reliability"}`` of one class (10 bins over ``[floor, 1]``)."""
+    rows = reliability(truth, prob, bins=10, min_prob=floor)
+    score = ece(truth, prob, bins=10, min_prob=floor)
+    return {"ece": None if np.isnan(score) else round(score, 4),
+            "brier": round(brier(truth, prob), 6), "ece_floor": floor,
+            "reliability": [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
+                            for r in rows]}  # fmt: skip
 
 
 def confusion_matrix(truth: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
@@ -137,26 +151,39 @@ def sov99(observed: str, predicted: str, states: str = SS3_CLASSES) -> tuple[flo
 
 def score_chains(chains: Iterable, probs: Iterable[np.ndarray]) -> dict:
     """Q3 (and Q8 where Q8 labels exist) of ``(L, 8)`` probabilities against chains (``.q3``,
-    ``.q8``: per-residue class or -1) over the scored residues (label ``>= 0``), and the
-    Q3 SOV'99 averaged over chains (``sov99_q3``, unscored residues break segments)."""
+    ``.q8``: per-residue class or -1) over the scored residues (label ``>= 0``), the Q3
+    SOV'99 averaged over chains (``sov99_q3``, unscored residues break segments), and per
+    class ECE / Brier score / reliability bins over every scored residue."""
     m3 = np.zeros((3, 3), np.int64)
     m8 = np.zeros((8, 8), np.int64)
     sovs = []
+    scored = {"q3": ([], []), "q8": ([], [])}  # per level: true classes, probabilities
     for chain, p8 in zip(chains, probs):
         p8 = np.asarray(p8)
         keep3 = chain.q3 >= 0
         if keep3.any():
-            pred3 = q3_from_q8(p8).argmax(-1)
+            p3 = q3_from_q8(p8)
+            pred3 = p3.argmax(-1)
             m3 += confusion_matrix(chain.q3[keep3], pred3[keep3], 3)
             observed = "".join(SS3_CLASSES[k] if k >= 0 else "-" for k in chain.q3)
             total, norm = sov99(observed, "".join(SS3_CLASSES[k] for k in pred3))
             if norm:
                 sovs.append(100.0 * total / norm)
+            scored["q3"][0].append(chain.q3[keep3])
+            scored["q3"][1].append(p3[keep3])
         keep8 = chain.q8 >= 0
         if keep8.any():
             m8 += confusion_matrix(chain.q8[keep8], p8[keep8].argmax(-1), 8)
+            scored["q8"][0].append(chain.q8[keep8])
+            scored["q8"][1].append(p8[keep8])
     report = {"q3": class_report(m3, SS3_CLASSES)}
     report["q3"]["sov99_mean_per_chain"] = round(float(np.mean(sovs)), 2) if sovs else None
     if m8.sum():
         report["q8"] = class_report(m8, SS8_CLASSES)
+    for level, classes in (("q3", SS3_CLASSES), ("q8", SS8_CLASSES)):
+        truths, probabilities = scored[level]
+        if level in report and truths:
+            truth, prob = np.concatenate(truths), np.concatenate(probabilities)
+            for i, name in enumerate(classes):
+                report[level]["per_class"][name] |= calibration_report(truth == i, prob[:, i])
     return report

@@ -107,3 +107,36 @@ def plot_profile(rid: str, seq: str, probs8: np.ndarray, path: str | os.PathLike
             fig.savefig(tmp, format=suffix, dpi=120)
     finally:
         plt.close(fig)
+
+
+def plot_reliability(curves: dict[str, list[dict]], path: str | os.PathLike, title: str) -> None:
+    """Reliability diagram: per class, the fraction of true positions against the mean
+    probability in each bin (``genorrn.calibration.reliability`` rows), the diagonal being
+    perfect calibration; bin sizes in a lower panel. PNG/SVG/PDF by suffix, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, counts) = plt.subplots(2, 1, figsize=(5.5, 6.5), sharex=True,
+                                     gridspec_kw={"height_ratios": [3, 1]})  # fmt: skip
+    ax.plot([0, 1], [0, 1], color="#999999", lw=1, ls="--", label="perfect")
+    for name, rows in curves.items():
+        x = [r["mean_prob"] for r in rows]
+        ax.plot(x, [r["fraction_true"] for r in rows], marker="o", ms=3, lw=1.2, label=name)
+        counts.plot(x, [r["n"] for r in rows], marker="o", ms=2, lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("fraction true")
+    ax.set_title(title, fontsize="medium")
+    ax.legend(fontsize="small", frameon=False)
+    counts.set_yscale("log")
+    counts.set_xlabel("predicted probability (bin mean)")
+    counts.set_ylabel("positions")
+    fig.tight_layout()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, format=suffix, dpi=120)
+    finally:
+        plt.close(fig)

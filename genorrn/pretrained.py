@@ -12,6 +12,7 @@ folder of a source checkout, and the copy installed with the package (``genorrn/
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,7 @@ class LoadedModel:
         self.card = card
         self.path = path
         self.task = _task_of(keras_model, card)
+        self.temperatures = _temperatures(card, path, keras_model.output_shape[-1])
         self._predictors: dict = {}
 
     @property
@@ -107,9 +109,10 @@ class LoadedModel:
                                    if k in recipe.streaming}  # fmt: skip
 
     def predictor(self, chunk_size: int | None = None, flank: int | None = None,
-                  batch_size: int | None = None):  # fmt: skip
+                  batch_size: int | None = None, calibrated: bool = True):  # fmt: skip
         """A cached :class:`~genorrn.streaming.StreamingPredictor`; ``None`` options take
-        :meth:`streaming_defaults`."""
+        :meth:`streaming_defaults`. Its probabilities are calibrated with the card's
+        temperatures when there are any, unless ``calibrated=False`` (raw model outputs)."""
         from genorrn.streaming import StreamingPredictor
 
         given = {"chunk_size": chunk_size, "flank": flank, "batch_size": batch_size}
@@ -117,19 +120,32 @@ class LoadedModel:
         key = (settings["chunk_size"], settings["flank"], settings["batch_size"])
         if key not in self._predictors:
             self._predictors[key] = StreamingPredictor(self.keras, *key)
-        return self._predictors[key]
+        return self._predictors[key].with_transform(self.calibration(calibrated))
 
-    def predict(self, sequence: str, strand: str = "+", **streaming_options) -> np.ndarray:
+    def calibration(self, calibrated: bool = True):
+        """The function that calibrates a chunk of probabilities, or None (no calibration in
+        the card, or ``calibrated=False``)."""
+        if not calibrated or self.temperatures is None:
+            return None
+        from functools import partial
+
+        from genorrn.calibration import apply_temperatures
+
+        return partial(apply_temperatures, temperatures=self.temperatures)
+
+    def predict(self, sequence: str, strand: str = "+", calibrated: bool = True,
+                **streaming_options) -> np.ndarray:  # fmt: skip
         """Per-position probabilities ``(len(sequence), classes)`` of a DNA or protein string.
 
         For DNA, ``strand="-"`` labels the reverse strand (sites of minus-strand genes), with
         rows still in the string's (forward) order. A protein follows the same input policy
         and streaming as ``genorrn predict structure`` (one trailing ``*`` removed, one lane
-        from the first residue), so both give the same numbers.
+        from the first residue), so both give the same numbers. ``calibrated=False``: raw
+        model outputs.
         """
         from genorrn.encoding import encode_dna, reverse_complement_onehot
 
-        predictor = self.predictor(**streaming_options)
+        predictor = self.predictor(**streaming_options, calibrated=calibrated)
         if self.card.alphabet == "protein" or self.task == "structure":
             from genorrn.data.proteins import clean_protein
             from genorrn.predict import predict_sequences
@@ -161,12 +177,35 @@ class LoadedModel:
             entry.scores.close()
 
 
-def load_model(name_or_path: str | os.PathLike, task: str | None = None) -> LoadedModel:
+def _temperatures(card: ModelCard, weights: Path, classes: int) -> np.ndarray | None:
+    """The card's calibration temperatures, checked against the weights and the classes."""
+    calibration = card.calibration
+    if not calibration:
+        return None
+    where = card_path(weights)
+    if calibration.get("method") != "temperature":
+        raise InputError(f"{where}: unknown calibration method {calibration.get('method')!r}")
+    fitted_for, actual = calibration.get("weights_sha256", ""), sha256(weights)
+    if fitted_for != actual:
+        raise InputError(f"{where}: the calibration was fitted for other weights (sha256 "
+                         f"{fitted_for[:12]}…, these are {actual[:12]}…); refit it with "
+                         "'genorrn models calibrate'")  # fmt: skip
+    temperatures = np.asarray(calibration.get("temperatures", []), np.float64)
+    if temperatures.shape != (classes,) or not np.all(temperatures > 0):
+        raise InputError(f"{where}: calibration needs {classes} positive temperatures, one per "
+                         f"class (found {calibration.get('temperatures')})")  # fmt: skip
+    return temperatures
+
+
+def load_model(name_or_path: str | os.PathLike, task: str | None = None,
+               calibration: bool = True) -> LoadedModel:  # fmt: skip
     """Load a model by name (``genorrn models list``) or ``.keras`` path, with its card.
 
     The one model loader of every task and command. Raises :class:`InputError` for a missing,
     truncated or corrupt file, and, when ``task`` is given, for a model of another task or one
-    whose input channels or classes are not the task's (:mod:`genorrn.recipes`).
+    whose input channels or classes are not the task's (:mod:`genorrn.recipes`), and for a
+    card calibration that does not fit these weights. ``calibration=False`` ignores the card's
+    calibration (to fit a new one).
     """
     import zipfile
 
@@ -181,6 +220,8 @@ def load_model(name_or_path: str | os.PathLike, task: str | None = None) -> Load
     except Exception as exc:  # noqa: BLE001 - any failure here means an unusable file
         detail = exception_line(exc)[:120]
         raise InputError(f"{weights}: cannot load model ({detail})") from None
+    if not calibration:
+        card = replace(card, calibration={})
     loaded = LoadedModel(keras_model, card, weights)
     if task:
         if loaded.task != task:

@@ -117,20 +117,18 @@ def predict_to_files(
     return {"sites": len(rows), "positions": sum(r.end - r.start for r in regions) * 2}
 
 
-def evaluate(
+def gene_body_scores(
     predictor: StreamingPredictor,
     genome: Genome,
     annotation: Annotation,
     regions: list[Region],
     progress: Callable[[int], None] | None = None,
-    threshold: float = 0.5,
-) -> dict:
-    """SpliceAI metrics (top-k, PR-AUC per class) over every gene body inside ``regions``,
-    both strands, each gene on its own strand, plus precision/recall of the sites called at
-    ``threshold``. Genes crossing a region boundary are skipped.
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, probabilities)`` of every gene-body position inside ``regions``, both
+    strands, each gene on its own strand (genes crossing a region boundary are skipped).
 
     Whole regions are streamed (one contiguous pass per strand, cheaper than one task per
-    gene), then the gene-body positions are scored.
+    gene), then the gene-body positions are read back.
     """
     labels, scores = [], []
     entries = predict_genome(predictor, genome, regions, [0, 1, 2], progress=progress)
@@ -150,8 +148,21 @@ def evaluate(
         from genorrn.errors import InputError
 
         raise InputError(f"{annotation.path}: no gene lies wholly inside the evaluated regions")
-    label = np.concatenate(labels)
-    prob = np.concatenate(scores)
+    return np.concatenate(labels), np.concatenate(scores)
+
+
+def evaluate(
+    predictor: StreamingPredictor,
+    genome: Genome,
+    annotation: Annotation,
+    regions: list[Region],
+    progress: Callable[[int], None] | None = None,
+    threshold: float = 0.5,
+) -> dict:
+    """SpliceAI metrics (top-k, PR-AUC per class) over every gene body inside ``regions``
+    (:func:`gene_body_scores`), precision/recall of the sites called at ``threshold``, and
+    calibration (ECE over positions with probability >= 0.01, Brier score, reliability)."""
+    label, prob = gene_body_scores(predictor, genome, annotation, regions, progress)
     classes = {i: name for i, name in enumerate(SPLICE_CLASSES) if i}
     return {
         "regions": [str(r) for r in regions],

@@ -160,6 +160,17 @@ class StreamingPredictor:
         if self.config.conv_context > flank:
             raise ValueError(f"flank must be >= the conv context ({self.config.conv_context})")
         self.step, self.units = build_step_model(model, chunk_size, flank, batch_size)
+        #: applied to every chunk of probabilities before the sink (e.g. calibration)
+        self.transform: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def with_transform(self, transform: Callable[[np.ndarray], np.ndarray] | None):
+        """A predictor sharing this one's compiled step model whose outputs pass through
+        ``transform`` (``(n, classes)`` → ``(n, classes)``, row by row)."""
+        import copy
+
+        other = copy.copy(self)
+        other.transform = transform
+        return other
 
     @property
     def num_classes(self) -> int:
@@ -212,7 +223,8 @@ class StreamingPredictor:
                     lane[1], lane[2] = task.start, False
                     continue
                 n = min(C, task.end - pos)
-                sink(task.stream, pos, probs[b, :n])
+                rows = probs[b, :n] if self.transform is None else self.transform(probs[b, :n])
+                sink(task.stream, pos, rows)
                 done += n
                 lane[1] = pos + C
                 if lane[1] >= task.end:

@@ -146,6 +146,22 @@ def evaluate(predictor: StreamingPredictor, chains: list[Chain]) -> dict:
     return report
 
 
+def chain_scores(predictor: StreamingPredictor, chains: list[Chain]):
+    """``(allowed, probabilities)`` of every scored residue of ``chains``: ``allowed`` marks
+    the Q8 classes a residue's label allows (one for a Q8 label, a Q3 group for a Q3 label),
+    as the training loss does; for calibration on the validation set."""
+    from genorrn.data.structure import ALLOWED
+
+    allowed, probs = [], []
+    for chain, (_, _, p8) in zip(chains, predict_sequences(predictor, ((c.id, c.seq)
+                                                                       for c in chains))):  # fmt: skip
+        codes = chain.codes()
+        keep = codes != IGNORE
+        allowed.append(ALLOWED[codes[keep]])
+        probs.append(p8[keep])
+    return np.concatenate(allowed), np.concatenate(probs)
+
+
 # -- prediction files -----------------------------------------------------------------------
 
 

@@ -85,7 +85,8 @@ class VariantScorer:
     def __init__(self, model, genome: Genome, annotation: Annotation | None = None, *,
                  distance: int = DEFAULT_DISTANCE, mask: bool = False,
                  context: int | None = None, tile: int = DEFAULT_TILE,
-                 batch_size: int | None = None, block: int = 1024):  # fmt: skip
+                 batch_size: int | None = None, block: int = 1024,
+                 calibrated: bool = True):  # fmt: skip
         if not 0 <= distance <= MAX_DISTANCE:
             raise InputError(f"--distance {distance}: must be between 0 and {MAX_DISTANCE}")
         if mask and annotation is None:
@@ -102,6 +103,7 @@ class VariantScorer:
         if self.batch_size < 1:
             raise InputError(f"--batch-size {self.batch_size}: must be >= 1")
         self.tile, self.block = tile, block
+        self.transform = model.calibration(calibrated)  # delta scores of calibrated probabilities
         self.genes = GeneIndex(annotation) if annotation is not None else None
         self.ctx = config_of(model.keras).conv_context
         if self.context < self.ctx:
@@ -265,8 +267,9 @@ class VariantScorer:
 
     def _predictor(self, chunk: int) -> StreamingPredictor:
         if chunk not in self._predictors:
-            self._predictors[chunk] = StreamingPredictor(self.model.keras, chunk, self.context,
-                                                         self.batch_size)  # fmt: skip
+            self._predictors[chunk] = StreamingPredictor(
+                self.model.keras, chunk, self.context, self.batch_size
+            ).with_transform(self.transform)
         return self._predictors[chunk]
 
     def _run(self, lanes: list[_Lane]) -> dict[_Lane, np.ndarray]:

@@ -35,7 +35,8 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
               annotation: str | None = None, distance: int = 50, mask: bool = False,
               chr_prefix: str | None = None, info_id: str = "genorrn", strict: bool = False,
               tile: int = 4096, context: int | None = None, batch_size: int | None = None,
-              shard: tuple[int, int] | None = None, progress: bool = True) -> dict:  # fmt: skip
+              shard: tuple[int, int] | None = None, progress: bool = True,
+              calibrated: bool = True) -> dict:  # fmt: skip
     """Score ``input_path`` (``-``: stdin) into ``output`` (``-``: stdout); the summary dict.
 
     ``shard=(k, n)``: only the k-th of n contiguous blocks of records (equal counts, in file
@@ -74,7 +75,8 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
     try:
         loaded = load_model(model, task="splice")
         scorer = VariantScorer(loaded, genome, genes, distance=distance, mask=mask,
-                               context=context, tile=tile, batch_size=batch_size)  # fmt: skip
+                               context=context, tile=tile, batch_size=batch_size,
+                               calibrated=calibrated)  # fmt: skip
     except BaseException:
         vcf.close()
         raise
@@ -82,6 +84,7 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
     description = (f"genorrn {__version__} splice variant effect, model {loaded.path.stem} (sha256 "
                    f"{sha256(loaded.path)}), distance {distance}, "
                    f"{'masked' if mask else 'unmasked'}, "
+                   f"{'calibrated probabilities, ' if scorer.transform is not None else ''}"
                    f"{'genes from ' + Path(annotation).name if annotation else 'both strands, SYMBOL .:+ or .:-'}. "
                    f"Format: {FIELDS}")  # fmt: skip
     add_info_field(vcf.header, info_id, description)

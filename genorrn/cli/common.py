@@ -101,6 +101,20 @@ def add_streaming_options(parser, task: str) -> None:
     parser.add_argument("--batch-size", type=int_range(1), default=None, metavar="N",
                         help=f"chunks (lanes) per call (default: the model card's, else "
                         f"{d['batch_size']})")
+    add_calibration_option(parser)
+
+
+def add_calibration_option(parser) -> None:
+    parser.add_argument("--uncalibrated", action="store_true",
+                        help="raw model probabilities (default: calibrated with the temperatures "
+                        "in the model card, when it has them)")
+
+
+def predictor_of(model, args):
+    """The streaming predictor a command asked for (``--chunk-size``, ``--flank``,
+    ``--batch-size``, ``--uncalibrated``)."""
+    return model.predictor(args.chunk_size, args.flank, args.batch_size,
+                           calibrated=not args.uncalibrated)  # fmt: skip
 
 
 def add_chr_prefix_option(parser) -> None:

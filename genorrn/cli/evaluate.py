@@ -12,6 +12,7 @@ from genorrn.cli.common import (
     add_model_option,
     add_streaming_options,
     name_list,
+    predictor_of,
 )
 from genorrn.data.structure_sets import EVALUATION_SETS  # standard library only
 from genorrn.recipes import STRUCTURE
@@ -63,7 +64,7 @@ def evaluate_splice(args) -> int:
         raise InputError(f"{args.annotation}: no multi-exon transcripts: there are no splice sites")
     regions = resolve_regions(genome, [parse_region(r) for r in args.region or []])
     model = load_model(args.model, task="splice")
-    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    predictor = predictor_of(model, args)
     with Progress(None, "evaluate splice") as bar:
         result = evaluate(predictor, genome, annotation, regions, progress=bar.update,
                           threshold=args.threshold)  # fmt: skip
@@ -115,7 +116,7 @@ def evaluate_structure(args) -> int:
         check_output_path(args.output)
     sets = load_evaluation_sets(args.data_dir, args.sets, args.test_csv, args.max_chains)
     model = load_model(args.model, task="structure")
-    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    predictor = predictor_of(model, args)
     report = {"model": str(args.model), "sets": {}}
     for name, chain_set in sets.items():
         report["sets"][name] = evaluate(predictor, chain_set.chains)

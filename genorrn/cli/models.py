@@ -1,8 +1,12 @@
-"""``genorrn models …``: list, inspect and average models."""
+"""``genorrn models …``: list, inspect, average and calibrate models."""
 
 from __future__ import annotations
 
 import json
+
+from genorrn.cli.common import add_chr_prefix_option, int_range
+from genorrn.data.splice import SPLIT_PRESETS
+from genorrn.recipes import SPLICE, STRUCTURE
 
 
 def add_parsers(sub) -> None:
@@ -22,6 +26,33 @@ def add_parsers(sub) -> None:
     p.add_argument("models", nargs="+", metavar="MODEL", help="model names or .keras paths (>= 2)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.keras", help="averaged model")
     p.set_defaults(func=average_cmd)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit per-class temperatures on validation data and store them in the model card",
+        description="Predict the validation data with the raw model and fit one temperature per "
+        "class (softmax(log p / T)) by minimising the negative log-likelihood; write them, with "
+        "the validation NLL and per-class ECE before and after, into the model's card (beside "
+        "the .keras file, or -o). Predictions then use them by default (--uncalibrated: raw). "
+        "Splice: gene bodies of the validation region (default: the fixed split's "
+        f"{', '.join(SPLIT_PRESETS[SPLICE.splits]['validation'])}) of --genome and "
+        "--annotation. Structure: the NetSurfP-2.0 validation set of --data-dir (Q3 labels: the "
+        "likelihood of a residue is its Q3 group's summed Q8 probability). Never fit on a test "
+        "set.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model name or .keras path")
+    p.add_argument("--genome", metavar="FASTA", help="splice: genome FASTA")
+    p.add_argument("--annotation", metavar="GTF|GFF3", help="splice: annotation")
+    p.add_argument("--region", action="append", metavar="CHROM:START-END",
+                   help="splice: validation region (1-based, repeatable; default: the fixed split's)")
+    add_chr_prefix_option(p)
+    p.add_argument("--data-dir", default=STRUCTURE.data_dir,
+                   help=f"structure: the shared structure data folder (default: {STRUCTURE.data_dir})")
+    p.add_argument("--max-chains", type=int_range(1),
+                   help="structure: only the first N validation chains (quick runs)")
+    p.add_argument("-o", "--output", metavar="CARD.json",
+                   help="write the card here (default: the model's card, NAME.card.json beside it)")
+    p.set_defaults(func=calibrate_cmd)
 
 
 def average_cmd(args) -> int:
@@ -46,6 +77,64 @@ def average_cmd(args) -> int:
     print(json.dumps({"output": str(args.output), "sha256": sha256(args.output),
                       "sources": [{"model": str(m.path), "sha256": sha256(m.path)}
                                   for m in loaded]}, indent=2))  # fmt: skip
+    return 0
+
+
+def calibrate_cmd(args) -> int:
+    import numpy as np
+
+    from genorrn.calibration import fit_record
+    from genorrn.cards import ModelCard, card_path, write_card
+    from genorrn.errors import InputError
+    from genorrn.io.outputs import check_output_path
+    from genorrn.pretrained import load_model, sha256
+    from genorrn.recipes import recipe
+
+    loaded = load_model(args.model, calibration=False)
+    out = args.output or card_path(loaded.path)
+    check_output_path(out)
+    raw = loaded.predictor(calibrated=False)
+    classes = list(loaded.card.classes or recipe(loaded.task).classes)
+    if loaded.task == "splice":
+        from genorrn.io import load_genome_and_annotation
+        from genorrn.predict import resolve_regions
+        from genorrn.regions import parse_region
+        from genorrn.splice import gene_body_scores
+
+        if not (args.genome and args.annotation):
+            raise InputError(f"{args.model}: a splice model is calibrated on a genome and its "
+                             "annotation: give --genome and --annotation")  # fmt: skip
+        texts = args.region or SPLIT_PRESETS[SPLICE.splits]["validation"]
+        genome, annotation = load_genome_and_annotation(args.genome, args.annotation,
+                                                        args.chr_prefix)  # fmt: skip
+        regions = resolve_regions(genome, [parse_region(r) for r in texts])
+        labels, probs = gene_body_scores(raw, genome, annotation, regions)
+        allowed = np.eye(len(classes))[labels]
+        fitted_on = {"genome": {"path": str(args.genome), "sha256": sha256(args.genome)},
+                     "annotation": {"path": str(args.annotation),
+                                    "sha256": sha256(args.annotation)},
+                     "regions": [str(r) for r in regions]}  # fmt: skip
+        floor = 0.01
+    else:
+        from pathlib import Path
+
+        from genorrn.data.structure import load_netsurfp
+        from genorrn.structure import chain_scores
+
+        chains = load_netsurfp(Path(args.data_dir) / "netsurfp2")["validation"]
+        if args.max_chains:
+            chains = chains.head(args.max_chains)
+        allowed, probs = chain_scores(raw, chains.chains)
+        fitted_on = {"set": "netsurfp2_validation", "chains": len(chains),
+                     "data_dir": str(args.data_dir)}  # fmt: skip
+        floor = 0.0
+    record = fit_record(probs, allowed, classes, sha256(loaded.path), fitted_on, floor)
+    card = loaded.card if loaded.card.task else ModelCard(
+        name=loaded.path.stem, task=loaded.task, alphabet=recipe(loaded.task).alphabet,
+        classes=classes, weights={"file": loaded.path.name, "sha256": sha256(loaded.path)})
+    card.calibration = record
+    write_card(card, out)
+    print(json.dumps({"card": str(out)} | record, indent=2))
     return 0
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genorrn.cli.common import add_chr_prefix_option, add_model_option, add_streaming_options
+from genorrn.cli.common import (
+    add_chr_prefix_option,
+    add_model_option,
+    add_streaming_options,
+    predictor_of,
+)
 
 
 def add_parsers(sub) -> None:
@@ -25,6 +30,7 @@ def add_parsers(sub) -> None:
     add_streaming_options(p, "splice")
     p.set_defaults(func=plot_splice)
     add_structure_parser(sub)
+    add_calibration_parser(sub)
 
 
 def plot_splice(args) -> int:
@@ -49,7 +55,7 @@ def plot_splice(args) -> int:
         genome = Genome(args.input)
     (region,) = resolve_regions(genome, [parse_region(args.region)])
     model = load_model(args.model, task="splice")
-    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    predictor = predictor_of(model, args)
     entries = predict_genome(predictor, genome, [region], [0, 1, 2])  # both strands, one pass
     try:
         scores = {e.strand: e.scores.read(region.start, region.end) for e in entries}
@@ -96,9 +102,63 @@ def plot_structure(args) -> int:
     from genorrn.pretrained import load_model
 
     model = load_model(args.model, task="structure")
-    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    predictor = predictor_of(model, args)
     ((rid, seq, probs),) = list(predict_sequences(predictor, [chosen]))
     plot_profile(rid, seq, probs, args.output)
+    return 0
+
+
+def add_calibration_parser(sub) -> None:
+    p = sub.add_parser(
+        "calibration",
+        help="draw reliability diagrams from a 'genorrn evaluate' JSON report",
+        description="Read the JSON written by 'genorrn evaluate splice -o' or 'genorrn evaluate "
+        "structure -o' and draw, per class, the fraction of true positions against the mean "
+        "predicted probability in each bin (the diagonal is perfect calibration), with the "
+        "number of positions per bin below. Splice bins cover probabilities >= 0.01 (the "
+        "near-zero mass would hide the error); structure bins cover every residue.",
+    )
+    p.add_argument("report", metavar="EVALUATION.json", help="'genorrn evaluate … -o' output")
+    p.add_argument("-o", "--output", required=True, help="output image (.png, .svg or .pdf)")
+    p.add_argument("--set", metavar="NAME",
+                   help="structure: the test set to draw (default: the first in the report)")
+    p.add_argument("--level", choices=["q3", "q8"], default="q3",
+                   help="structure: Q3 or Q8 classes (default: q3)")
+    p.set_defaults(func=plot_calibration)
+
+
+def plot_calibration(args) -> int:
+    import json
+
+    from genorrn.errors import InputError
+    from genorrn.io.outputs import check_output_path
+    from genorrn.plots import plot_reliability
+
+    if Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"{args.output}: output must end in .png, .svg or .pdf")
+    check_output_path(args.output)
+    try:
+        report = json.loads(Path(args.report).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{args.report}: cannot read the evaluation report ({exc})") from None
+    if isinstance(report, dict) and "metrics" in report:  # evaluate splice
+        per_class, title = report["metrics"], f"{Path(args.report).name}: splice sites"
+    elif isinstance(report, dict) and report.get("sets"):  # evaluate structure
+        name = args.set or next(iter(report["sets"]))
+        if name not in report["sets"]:
+            raise InputError(f"{args.report}: --set {name!r}: not in the report (sets: "
+                             f"{', '.join(report['sets'])})")  # fmt: skip
+        level = report["sets"][name].get(args.level)
+        if level is None:
+            raise InputError(f"{args.report}: set {name!r} has no {args.level} labels")
+        per_class, title = level["per_class"], f"{name}: {args.level.upper()}"
+    else:
+        raise InputError(f"{args.report}: not a 'genorrn evaluate' JSON report")
+    curves = {c: m["reliability"] for c, m in per_class.items() if m.get("reliability")}
+    if not curves:
+        raise InputError(f"{args.report}: no reliability bins to draw (no position reached the "
+                         "ECE probability floor, or an older genorrn wrote the report)")  # fmt: skip
+    plot_reliability(curves, args.output, title)
     return 0
 
 

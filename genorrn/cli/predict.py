@@ -8,11 +8,13 @@ from pathlib import Path
 
 from genorrn.cli.common import (
     Progress,
+    add_calibration_option,
     add_model_option,
     add_streaming_options,
     add_zoom_option,
     int_range,
     parse_shard,
+    predictor_of,
     shard_bounds,
 )
 
@@ -60,7 +62,7 @@ def predict_splice(args) -> int:
     genome = Genome(args.input)
     regions = resolve_regions(genome, [parse_region(r) for r in args.region or []])
     model = load_model(args.model, task="splice")
-    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    predictor = predictor_of(model, args)
     total = 2 * sum(r.end - r.start for r in regions)
     with Progress(total, "predict splice") as bar:
         summary = predict_to_files(predictor, genome, regions, args.output, args.format,
@@ -121,6 +123,7 @@ def add_variants_parser(sub) -> None:
                    "which keeps scores within the engine's own streaming error)")
     p.add_argument("--batch-size", type=int_range(1), default=None, metavar="N",
                    help="lanes per model call (default: the model card's)")
+    add_calibration_option(p)
     p.add_argument("--shard", metavar="K/N",
                    help="score only the K-th of N contiguous blocks of records (equal counts, "
                    "file order; needs a file, not -): run 1/N … N/N as separate jobs and join "
@@ -136,7 +139,7 @@ def predict_variants(args) -> int:
         args.input, args.reference, args.output, model=args.model, annotation=args.annotation,
         distance=args.distance, mask=args.mask, chr_prefix=args.chr_prefix,
         info_id=args.info_id, strict=args.strict, tile=args.chunk_size, context=args.flank,
-        batch_size=args.batch_size, shard=shard,
+        batch_size=args.batch_size, shard=shard, calibrated=not args.uncalibrated,
     )
     print(json.dumps(summary), file=sys.stderr)
     return 0
@@ -223,7 +226,7 @@ def predict_structure(args) -> int:
     plot_id = (args.plot_id or ids[0]) if args.plot else None
 
     model = load_model(args.model, task="structure")
-    predictor = model.predictor(args.chunk_size, args.flank, args.batch_size)
+    predictor = predictor_of(model, args)
     bar = tqdm(total=end - start, unit="protein", desc="predict structure", file=sys.stderr,
                disable=None if end - start > 1 else True, smoothing=0.1)  # fmt: skip
     records = islice(read_proteins(args.input), start, end)

@@ -1,0 +1,143 @@
+"""Calibration end to end: `genorrn models calibrate` fits temperatures on validation data and
+stores them in the card; predictions use them by default, `--uncalibrated` gives the raw model;
+`evaluate` reports ECE and Brier; `plot calibration` draws them; a card whose calibration was
+fitted for other weights is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_one_line_error, cli, run_in_process, shared_path
+
+pytest.importorskip("keras")
+EXAMPLE = REPO / "reference_data" / "proteins" / "example.faa"
+
+
+@pytest.fixture
+def calibrated_model(tmp_path, structure_model_path):
+    """The tiny structure model, calibrated on 40 NetSurfP-2.0 validation chains."""
+    data = shared_path("structure")
+    model = tmp_path / "tiny.keras"
+    shutil.copy(structure_model_path, model)
+    assert cli("models", "calibrate", str(model), "--data-dir", str(data),
+               "--max-chains", "40") == 0  # fmt: skip
+    return model
+
+
+def _q8(csv_path, record):
+    """Q8 probabilities of one record of a `predict structure` CSV, in HGIEBTSC order."""
+    from genorrn.alphabets import SS8_CLASSES
+
+    rows = [line.split(",") for line in csv_path.read_text().splitlines()]
+    columns = [rows[0].index(f"p[q8_{c}]") for c in SS8_CLASSES]
+    return np.array([[float(r[i]) for i in columns] for r in rows[1:] if r[0] == record])
+
+
+def test_calibrate_predict_and_uncalibrated(tmp_path, calibrated_model, structure_model_path):
+    import genorrn
+    from genorrn.calibration import apply_temperatures
+    from genorrn.data.proteins import read_proteins
+
+    card = json.loads(calibrated_model.with_name("tiny.card.json").read_text())
+    calibration = card["calibration"]
+    assert card["task"] == "structure" and calibration["method"] == "temperature"
+    assert len(calibration["temperatures"]) == 8
+    assert calibration["fitted_on"]["set"] == "netsurfp2_validation"
+    # fitting lowers the validation NLL it minimises
+    assert calibration["validation"]["nll_after"] < calibration["validation"]["nll_before"]
+    calibrated, raw = tmp_path / "cal.csv", tmp_path / "raw.csv"
+    assert cli("predict", "structure", str(EXAMPLE), "-o", str(calibrated),
+               "--model", str(calibrated_model)) == 0  # fmt: skip
+    assert cli("predict", "structure", str(EXAMPLE), "-o", str(raw), "--model",
+               str(calibrated_model), "--uncalibrated") == 0  # fmt: skip
+    uncalibrated_model = tmp_path / "plain.csv"
+    assert cli("predict", "structure", str(EXAMPLE), "-o", str(uncalibrated_model),
+               "--model", str(structure_model_path)) == 0  # fmt: skip
+    assert raw.read_text() == uncalibrated_model.read_text()
+    # the Python API: calibrated by default, the card's temperatures on the raw outputs
+    rid, seq = next(iter(read_proteins(EXAMPLE)))
+    model = genorrn.load_model(calibrated_model)
+    api = model.predict(seq)
+    api_raw = model.predict(seq, calibrated=False)
+    np.testing.assert_allclose(api, apply_temperatures(api_raw, calibration["temperatures"]),
+                               atol=1e-6)  # fmt: skip
+    # the CLI writes the same numbers (3 decimals), and calibration changed them
+    assert np.abs(_q8(calibrated, rid) - api).max() <= 5e-4 + 1e-6
+    assert np.abs(_q8(raw, rid) - api_raw).max() <= 5e-4 + 1e-6
+    assert np.abs(api - api_raw).max() > 0.01
+
+
+def test_evaluate_reports_and_plot_calibration(tmp_path, calibrated_model):
+    data = shared_path("structure")
+    report = tmp_path / "report.json"
+    assert cli("evaluate", "structure", "--model", str(calibrated_model), "--data-dir",
+               str(data), "--sets", "ts115", "--max-chains", "10", "-o", str(report)) == 0  # fmt: skip
+    per_class = json.loads(report.read_text())["sets"]["ts115"]["q3"]["per_class"]
+    for name in "HEC":
+        assert 0 <= per_class[name]["ece"] <= 1 and 0 <= per_class[name]["brier"] <= 1
+        assert sum(r["n"] for r in per_class[name]["reliability"]) == per_class["H"]["support"] + \
+            per_class["E"]["support"] + per_class["C"]["support"]  # every residue binned
+    figure = tmp_path / "reliability.svg"
+    assert cli("plot", "calibration", str(report), "-o", str(figure)) == 0
+    assert figure.read_text().startswith("<?xml")
+
+
+def test_calibration_of_other_weights_is_refused(tmp_path, capsys, calibrated_model):
+    card_path = calibrated_model.with_name("tiny.card.json")
+    card = json.loads(card_path.read_text())
+    card["calibration"]["weights_sha256"] = "0" * 64
+    card_path.write_text(json.dumps(card))
+    result = run_in_process(capsys, "predict", "structure", str(EXAMPLE), "-o",
+                            str(tmp_path / "x.csv"), "--model", str(calibrated_model))  # fmt: skip
+    assert_one_line_error(result, "tiny.card.json", "fitted for other weights")
+    assert not (tmp_path / "x.csv").exists()
+    card["calibration"]["weights_sha256"] = json.loads(card_path.read_text())["weights"]["sha256"]
+    card["calibration"]["temperatures"] = [1.0, -1.0]
+    card_path.write_text(json.dumps(card))
+    result = run_in_process(capsys, "predict", "structure", str(EXAMPLE), "-o",
+                            str(tmp_path / "x.csv"), "--model", str(calibrated_model))  # fmt: skip
+    assert_one_line_error(result, "8 positive temperatures")
+
+
+def test_plot_calibration_bad_report(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    result = run_in_process(capsys, "plot", "calibration", str(bad), "-o", str(tmp_path / "x.png"))
+    assert_one_line_error(result, "bad.json", "not a 'genorrn evaluate' JSON report")
+
+
+def test_calibrate_splice_on_a_region(tmp_path):
+    import keras
+
+    from genorrn.models import LabellerConfig, build_labeller
+
+    keras.utils.set_random_seed(3)
+    model = tmp_path / "tiny_splice.keras"
+    build_labeller(LabellerConfig(lstm_units=[4], conv_filters=0), name="genorrn_splice").save(model)
+    fasta = REPO / "reference_data" / "athaliana_chr1_test_slice.fa"
+    gff = REPO / "reference_data" / "athaliana_chr1_test_slice.gff3"
+    region = "NC_003070.9_25000001-25100000:1-30000"
+    assert cli("models", "calibrate", str(model), "--genome", str(fasta), "--annotation",
+               str(gff), "--region", region) == 0  # fmt: skip
+    calibration = json.loads(model.with_name("tiny_splice.card.json").read_text())["calibration"]
+    assert len(calibration["temperatures"]) == 3
+    assert calibration["fitted_on"]["regions"] == [region]
+    validation = calibration["validation"]
+    assert validation["nll_after"] < validation["nll_before"]
+    assert set(validation["per_class"]) == {"neither", "acceptor", "donor"}
+    reports = {}
+    for name, extra in (("calibrated", []), ("raw", ["--uncalibrated"])):
+        reports[name] = tmp_path / f"{name}.json"
+        assert cli("evaluate", "splice", str(fasta), str(gff), "--model", str(model), "--region",
+                   region, "-o", str(reports[name]), *extra) == 0  # fmt: skip
+    raw = json.loads(reports["raw"].read_text())["metrics"]
+    calibrated = json.loads(reports["calibrated"].read_text())["metrics"]
+    for site in ("acceptor", "donor"):
+        assert raw[site]["ece_floor"] == 0.01 and raw[site]["reliability"]
+        # a random model's ~1/3 site probabilities are calibrated down towards the site rate
+        assert calibrated[site]["brier"] < raw[site]["brier"]
+    assert cli("plot", "calibration", str(reports["raw"]), "-o", str(tmp_path / "r.png")) == 0
