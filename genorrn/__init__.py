@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 
 
 def load_model(name_or_path, task=None):
-    """Load a pretrained model by name or ``.keras`` path; see :func:`genorrn.pretrained.load_model`."""
+    """Load a pretrained model by name, ``.keras`` path or ensemble card (``NAME.card.json``);
+    see :func:`genorrn.pretrained.load_model`."""
     from genorrn.pretrained import load_model as _load
 
     return _load(name_or_path, task=task)

@@ -1,7 +1,8 @@
 """Model cards: one schema (:class:`ModelCard`), one reader, one writer, for every task.
 
 A card is ``NAME.card.json`` beside ``NAME.keras`` (``NAME.md`` is its human-readable text).
-Fields (``schema`` = :data:`SCHEMA`):
+An **ensemble** is a card with ``members`` and no ``NAME.keras`` (and empty ``weights``): its
+prediction is the mean of its members' probabilities. Fields (``schema`` = :data:`SCHEMA`):
 
 =================  ===========================================================================
 name, task         model name; ``splice`` or ``structure`` (:mod:`genorrn.recipes`)
@@ -18,7 +19,12 @@ data, training     data files + checksums + splits; command, configuration, hist
 metrics            per test set; ``metrics_summary``: one line for ``genorrn models list``
 calibration        ``{"method": "temperature", "temperatures": [one per class],
                    "weights_sha256": the weights it was fitted for, "fitted_on": …, …}``
-                   (empty: uncalibrated); applied by default (:mod:`genorrn.calibration`)
+                   (empty: uncalibrated); applied by default (:mod:`genorrn.calibration`);
+                   an ensemble's ``weights_sha256`` is :func:`members_sha256` of its members
+members            ensembles only: ``[{"name": …, "file": "NAME.keras", "sha256": …}, …]``;
+                   ``file`` is relative to the card's folder, where it is looked up first,
+                   then ``name`` in the models folders; its sha256 must match (empty: a
+                   single model)
 extra              task-specific facts (speed, throughput, Q3 derivation, targets, …)
 =================  ===========================================================================
 
@@ -59,6 +65,7 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     metrics_summary: str = ""
     calibration: dict = field(default_factory=dict)
+    members: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     schema: str = SCHEMA
 
@@ -77,7 +84,13 @@ class ModelCard:
         return cls(**{k: v for k, v in data.items() if v is not None})  # null: the default
 
     def to_dict(self) -> dict:
-        return {"schema": self.schema} | {k: v for k, v in asdict(self).items() if k != "schema"}
+        """The JSON object; ``members`` (ensembles) and ``calibration`` only when set, so the
+        cards of uncalibrated single models keep their layout."""
+        data = {k: v for k, v in asdict(self).items() if k != "schema"}
+        for optional in ("members", "calibration"):
+            if not data[optional]:
+                del data[optional]
+        return {"schema": self.schema} | data
 
 
 def _migrate(old: dict) -> dict:
@@ -98,6 +111,15 @@ def _migrate(old: dict) -> dict:
     if extra:
         new["extra"] = extra
     return new
+
+
+def members_sha256(members: list[dict]) -> str:
+    """The fingerprint of an ensemble's weights: the sha256 of its members' sha256s (one per
+    line, in card order). What an ensemble's calibration records as ``weights_sha256``."""
+    import hashlib
+
+    text = "".join(f"{m.get('sha256', '')}\n" for m in members)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def card_path(weights: str | os.PathLike) -> Path:

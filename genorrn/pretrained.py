@@ -3,7 +3,9 @@
 A pretrained model is a pair of files in a models folder: ``NAME.keras`` (the weights and
 architecture) and ``NAME.card.json`` (the model card: task, data and checksums, splits,
 alphabet and N policy, window/flank, classes, training command, metrics, genorrn version,
-sha256 of the weights). ``NAME.md`` beside them is the human-readable card.
+sha256 of the weights). ``NAME.md`` beside them is the human-readable card. An **ensemble** is a
+card alone, ``NAME.card.json`` listing its members (``genorrn models ensemble``): it predicts
+the mean of their probabilities, and loading it checks every member's sha256.
 
 Models folders searched, in order: ``$GENORRN_MODELS`` (``:``-separated), the ``models/``
 folder of a source checkout, and the copy installed with the package (``genorrn/_models``).
@@ -11,6 +13,7 @@ folder of a source checkout, and the copy installed with the package (``genorrn/
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from genorrn.cards import SUFFIX as CARD_SUFFIX
-from genorrn.cards import ModelCard, card_path, read_card
+from genorrn.cards import ModelCard, card_path, members_sha256, read_card
 from genorrn.errors import InputError, exception_line
 from genorrn.io.checksums import sha256  # noqa: F401  (re-exported for the CLI and benchmarks)
 from genorrn.recipes import RECIPES, SPLICE, STRUCTURE
@@ -36,19 +39,42 @@ def model_dirs() -> list[Path]:
 
 
 def available_models() -> dict[str, ModelCard]:
-    """``{name: card}`` of every pretrained model found (first folder wins on a name clash)."""
+    """``{name: card}`` of every pretrained model and ensemble found (first folder wins on a
+    name clash)."""
     found: dict[str, ModelCard] = {}
     for folder in model_dirs():
         for path in sorted(folder.glob("*" + CARD_SUFFIX)):
             name = path.name[: -len(CARD_SUFFIX)]
-            if name not in found and (folder / f"{name}.keras").exists():
+            if name in found:
+                continue
+            if (folder / f"{name}.keras").exists() or _is_ensemble(path, strict=False):
                 found[name] = read_card(path)
     return found
 
 
+def _is_ensemble(card: Path, strict: bool = True) -> bool:
+    """A card with members and no ``.keras`` of its own (an unreadable card: an error, or
+    False when not ``strict``)."""
+    weights = card.with_name(card.name[: -len(CARD_SUFFIX)] + ".keras")
+    if weights.exists():
+        return False
+    try:
+        return bool(read_card(card).members)
+    except InputError:
+        if strict:
+            raise
+        return False
+
+
 def resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path | None]:
-    """``(weights, card or None)`` for a model name or a path to a ``.keras`` file."""
+    """``(weights, card or None)`` for a model name, a path to a ``.keras`` file or a path to a
+    ``NAME.card.json``. For an ensemble (a card with members, no ``.keras``) both are its card."""
     path = Path(name_or_path)
+    if path.name.endswith(CARD_SUFFIX):
+        if not path.is_file():
+            raise InputError(f"{path}: model card not found")
+        weights = path.with_name(path.name[: -len(CARD_SUFFIX)] + ".keras")
+        return (weights, path) if weights.exists() else (path, path)
     if path.suffix == ".keras" or path.exists():
         if not path.exists():
             raise InputError(f"{path}: model file not found")
@@ -59,6 +85,9 @@ def resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path | None]:
         if weights.exists():
             card = folder / f"{name_or_path}{CARD_SUFFIX}"
             return weights, card if card.exists() else None
+        card = folder / f"{name_or_path}{CARD_SUFFIX}"
+        if card.exists() and _is_ensemble(card):
+            return card, card
     names = ", ".join(available_models()) or "none installed"
     raise InputError(f"{name_or_path}: no such model (available: {names})")
 
@@ -83,23 +112,55 @@ def _task_of(keras_model, card: ModelCard) -> str:
 
 
 class LoadedModel:
-    """A Keras labeller with its model card, ready to predict through the streaming engine.
+    """A Keras labeller with its model card, ready to predict through the streaming engine; or
+    an ensemble (``members``: every member's labeller; predictions: the mean of theirs).
 
     >>> model = genorrn.load_model("splice-athaliana-v3")          # doctest: +SKIP
     >>> probs = model.predict("ACGT...")     # (L, 3): neither, acceptor, donor
     """
 
     def __init__(self, keras_model, card: ModelCard, path: Path):
-        self.keras = keras_model
+        #: the Keras labeller; for an ensemble (``keras_model`` a list) every member's
+        self.members = list(keras_model) if isinstance(keras_model, list) else [keras_model]
+        #: the labeller (an ensemble's first member: what every member shares, e.g. shapes)
+        self.keras = self.members[0]
         self.card = card
+        #: the ``.keras`` file; an ensemble's card
         self.path = path
-        self.task = _task_of(keras_model, card)
-        self.temperatures = _temperatures(card, path, keras_model.output_shape[-1])
+        self.task = _task_of(self.keras, card)
+        self.temperatures = _temperatures(self, self.keras.output_shape[-1])
         self._predictors: dict = {}
 
     @property
     def classes(self) -> list[str]:
         return list(self.card.classes)
+
+    @property
+    def is_ensemble(self) -> bool:
+        return bool(self.card.members)
+
+    @property
+    def name(self) -> str:
+        """The file name without ``.keras`` (an ensemble's: without ``.card.json``)."""
+        return self.path.name.removesuffix(CARD_SUFFIX).removesuffix(".keras")
+
+    @property
+    def card_file(self) -> Path:
+        """Where the card is (or would be): ``NAME.card.json`` beside ``NAME.keras``."""
+        return self.path if self.path.name.endswith(CARD_SUFFIX) else card_path(self.path)
+
+    @functools.cached_property
+    def weights_sha256(self) -> str:
+        """sha256 of the weights file; an ensemble's: :func:`~genorrn.cards.members_sha256`
+        of its members (what a calibration is fitted for, and reports record)."""
+        return members_sha256(self.card.members) if self.is_ensemble else sha256(self.path)
+
+    @property
+    def conv_context(self) -> int:
+        """Input positions each side a position's conv features read (an ensemble: the most)."""
+        from genorrn.models.labeller import config_of
+
+        return max(config_of(m).conv_context for m in self.members)
 
     def streaming_defaults(self) -> dict:
         """``chunk_size``, ``flank``, ``batch_size``: the card's, else the task recipe's. The
@@ -119,7 +180,7 @@ class LoadedModel:
         settings = self.streaming_defaults() | {k: v for k, v in given.items() if v is not None}
         key = (settings["chunk_size"], settings["flank"], settings["batch_size"])
         if key not in self._predictors:
-            self._predictors[key] = StreamingPredictor(self.keras, *key)
+            self._predictors[key] = StreamingPredictor(self.members, *key)
         return self._predictors[key].with_transform(self.calibration(calibrated))
 
     def calibration(self, calibrated: bool = True):
@@ -177,15 +238,15 @@ class LoadedModel:
             entry.scores.close()
 
 
-def _temperatures(card: ModelCard, weights: Path, classes: int) -> np.ndarray | None:
+def _temperatures(model: LoadedModel, classes: int) -> np.ndarray | None:
     """The card's calibration temperatures, checked against the weights and the classes."""
-    calibration = card.calibration
+    calibration = model.card.calibration
     if not calibration:
         return None
-    where = card_path(weights)
+    where = model.card_file
     if calibration.get("method") != "temperature":
         raise InputError(f"{where}: unknown calibration method {calibration.get('method')!r}")
-    fitted_for, actual = calibration.get("weights_sha256", ""), sha256(weights)
+    fitted_for, actual = calibration.get("weights_sha256", ""), model.weights_sha256
     if fitted_for != actual:
         raise InputError(f"{where}: the calibration was fitted for other weights (sha256 "
                          f"{fitted_for[:12]}…, these are {actual[:12]}…); refit it with "
@@ -199,27 +260,27 @@ def _temperatures(card: ModelCard, weights: Path, classes: int) -> np.ndarray | 
 
 def load_model(name_or_path: str | os.PathLike, task: str | None = None,
                calibration: bool = True) -> LoadedModel:  # fmt: skip
-    """Load a model by name (``genorrn models list``) or ``.keras`` path, with its card.
+    """Load a model by name (``genorrn models list``), ``.keras`` path or ``.card.json`` path
+    (an ensemble's too), with its card.
 
     The one model loader of every task and command. Raises :class:`InputError` for a missing,
     truncated or corrupt file, and, when ``task`` is given, for a model of another task or one
     whose input channels or classes are not the task's (:mod:`genorrn.recipes`), and for a
-    card calibration that does not fit these weights. ``calibration=False`` ignores the card's
-    calibration (to fit a new one).
+    card calibration that does not fit these weights. An ensemble's members must be found,
+    match their sha256 in the card and share one task, alphabet and classes.
+    ``calibration=False`` ignores the card's calibration (to fit a new one).
     """
-    import zipfile
-
-    import keras
-
     weights, card_file = resolve(name_or_path)
     card = read_card(card_file) if card_file else ModelCard()
-    if not zipfile.is_zipfile(weights):
-        raise InputError(f"{weights}: not a valid .keras model file (truncated or corrupt?)")
-    try:
-        keras_model = keras.saving.load_model(weights, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any failure here means an unusable file
-        detail = exception_line(exc)[:120]
-        raise InputError(f"{weights}: cannot load model ({detail})") from None
+    if weights == card_file:
+        from genorrn.ensembles import load_members
+
+        keras_model = load_members(card, card_file)
+    elif card.members:
+        raise InputError(f"{card_file}: lists ensemble members, but {weights.name} is beside it "
+                         "(an ensemble's card has no weights of its own)")  # fmt: skip
+    else:
+        keras_model = _load_keras(weights)
     if not calibration:
         card = replace(card, calibration={})
     loaded = LoadedModel(keras_model, card, weights)
@@ -227,10 +288,26 @@ def load_model(name_or_path: str | os.PathLike, task: str | None = None,
         if loaded.task != task:
             raise InputError(f"{weights}: model is for task {loaded.task!r}, not {task!r}")
         expected = RECIPES[task].architecture
-        shape = (keras_model.input_shape[-1], keras_model.output_shape[-1])
+        shape = (loaded.keras.input_shape[-1], loaded.keras.output_shape[-1])
         if shape != (expected["alphabet_size"], expected["num_classes"]):
             raise InputError(
                 f"{weights}: not a {task} model (input {shape[0]} channels, {shape[1]} classes; "
                 f"expected {expected['alphabet_size']} and {expected['num_classes']})"
             )
     return loaded
+
+
+def _load_keras(weights: Path):
+    """The Keras model in ``weights``, or a one-line error naming the file."""
+    import zipfile
+
+    import keras
+
+    if not zipfile.is_zipfile(weights):
+        raise InputError(f"{weights}: not a valid .keras model file (truncated or corrupt?)")
+    try:
+        return keras.saving.load_model(weights, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any failure here means an unusable file
+        detail = exception_line(exc)[:120]
+        raise InputError(f"{weights}: cannot load model ({detail})") from None
+

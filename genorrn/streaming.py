@@ -22,17 +22,21 @@ How a labeller (:func:`genorrn.models.build_labeller`) runs over a sequence of a
   padding, as it never sees it in a whole-sequence call).
 * Results are handed to a **sink** chunk by chunk (``sink(stream, start, probs)``), so nothing
   holds a whole chromosome's one-hot input or output.
+* **Ensembles**: given a list of labellers, one step model runs them all on the same window
+  and returns the mean of their probabilities (:mod:`genorrn.models.ensemble`): the input is
+  read once, and each chunk is still one call.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
+from genorrn.models.ensemble import combine_steps, ensemble_config
 from genorrn.models.labeller import config_of
 
 
@@ -80,7 +84,7 @@ def _lstm_from(layer: keras.layers.LSTM, name: str, **overrides) -> keras.layers
 
 
 def build_step_model(
-    model: keras.Model, chunk_size: int, flank: int, batch_size: int
+    model: keras.Model, chunk_size: int, flank: int, batch_size: int, name: str = "streaming_step"
 ) -> tuple[keras.Model, list[int]]:
     """A fixed-shape Keras model doing one chunk step for ``batch_size`` lanes.
 
@@ -137,18 +141,22 @@ def build_step_model(
         else:
             x = y_fwd
     probs = layers["head"](x)
-    step = keras.Model([x_in, m_in, *state_ins], [probs, *state_outs], name="streaming_step")
+    step = keras.Model([x_in, m_in, *state_ins], [probs, *state_outs], name=name)
     for new, trained in copies:
         new.set_weights(trained.get_weights())
     return step, list(cfg.lstm_units)
 
 
 class StreamingPredictor:
-    """Run a labeller over streams of any length in fixed-size chunks (see the module doc)."""
+    """Run a labeller, or the mean of several (an ensemble: a list of labellers with one
+    alphabet and one set of classes), over streams of any length in fixed-size chunks (see
+    the module doc). ``config``: the model's :class:`~genorrn.models.LabellerConfig`, or for
+    an ensemble an :class:`~genorrn.models.ensemble.EnsembleConfig` (``alphabet_size``,
+    ``num_classes``, ``conv_context``: the members' largest)."""
 
     def __init__(
         self,
-        model: keras.Model,
+        model: keras.Model | Sequence[keras.Model],
         chunk_size: int,
         flank: int,
         batch_size: int,
@@ -156,10 +164,21 @@ class StreamingPredictor:
         if chunk_size < 1 or flank < 0 or batch_size < 1:
             raise ValueError("chunk_size and batch_size must be >= 1 and flank >= 0")
         self.chunk_size, self.flank, self.batch_size = chunk_size, flank, batch_size
-        self.config = config_of(model)
+        members = list(model) if isinstance(model, (list, tuple)) else [model]
+        if not members:
+            raise ValueError("no model to stream")
+        self.config = config_of(members[0]) if len(members) == 1 else ensemble_config(members)
         if self.config.conv_context > flank:
             raise ValueError(f"flank must be >= the conv context ({self.config.conv_context})")
-        self.step, self.units = build_step_model(model, chunk_size, flank, batch_size)
+        if len(members) == 1:
+            self.step, self.units = build_step_model(members[0], chunk_size, flank, batch_size)
+        else:
+            built = [build_step_model(m, chunk_size, flank, batch_size, name=f"member_{k}")
+                     for k, m in enumerate(members)]  # fmt: skip
+            contexts = [c.conv_context for c in self.config.members]
+            units = [u for _, u in built]
+            self.step = combine_steps([s for s, _ in built], contexts, units, batch_size)
+            self.units = [u for member_units in units for u in member_units]
         #: applied to every chunk of probabilities before the sink (e.g. calibration)
         self.transform: Callable[[np.ndarray], np.ndarray] | None = None
 

@@ -57,7 +57,6 @@ from genorrn.encoding import encode_dna
 from genorrn.errors import InputError
 from genorrn.io.annotation import Annotation
 from genorrn.io.fasta import Genome
-from genorrn.models.labeller import config_of
 from genorrn.streaming import Stream, StreamingPredictor, Task
 
 
@@ -105,7 +104,7 @@ class VariantScorer:
         self.tile, self.block = tile, block
         self.transform = model.calibration(calibrated)  # delta scores of calibrated probabilities
         self.genes = GeneIndex(annotation) if annotation is not None else None
-        self.ctx = config_of(model.keras).conv_context
+        self.ctx = model.conv_context  # an ensemble's: its members' largest
         if self.context < self.ctx:
             raise InputError(f"--flank {self.context}: must be >= the model's convolution "
                              f"context ({self.ctx})")  # fmt: skip
@@ -267,8 +266,8 @@ class VariantScorer:
 
     def _predictor(self, chunk: int) -> StreamingPredictor:
         if chunk not in self._predictors:
-            self._predictors[chunk] = StreamingPredictor(
-                self.model.keras, chunk, self.context, self.batch_size
+            self._predictors[chunk] = StreamingPredictor(  # an ensemble: every member
+                self.model.members, chunk, self.context, self.batch_size
             ).with_transform(self.transform)
         return self._predictors[chunk]
 

@@ -46,7 +46,7 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
     from tqdm import tqdm
 
     from genorrn.delta import FIELDS, REASONS
-    from genorrn.pretrained import load_model, sha256
+    from genorrn.pretrained import load_model
     from genorrn.variants import VariantScorer
 
     if not _INFO_ID.match(info_id):
@@ -81,8 +81,8 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
         vcf.close()
         raise
     shown = "standard input" if input_path == "-" else input_path
-    description = (f"genorrn {__version__} splice variant effect, model {loaded.path.stem} (sha256 "
-                   f"{sha256(loaded.path)}), distance {distance}, "
+    description = (f"genorrn {__version__} splice variant effect, model {loaded.name} (sha256 "
+                   f"{loaded.weights_sha256}), distance {distance}, "
                    f"{'masked' if mask else 'unmasked'}, "
                    f"{'calibrated probabilities, ' if scorer.transform is not None else ''}"
                    f"{'genes from ' + Path(annotation).name if annotation else 'both strands, SYMBOL .:+ or .:-'}. "

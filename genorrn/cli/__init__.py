@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.group is None:
         parser.print_help()
         return 2
-    if args.group in ("predict", "train", "evaluate", "plot") and args.command:
+    if (args.group in ("predict", "train", "evaluate", "plot") and args.command) or (
+        args.group == "models" and args.command in ("average", "ensemble", "calibrate")
+    ):
         _import_keras_quietly()
     try:
         return int(args.func(args) or 0)

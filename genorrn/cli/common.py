@@ -85,7 +85,8 @@ def add_model_option(parser, task: str) -> None:
     """``--model``, defaulting to the task's shipped model."""
     default = recipe(task).default_model
     parser.add_argument("--model", default=default, metavar="NAME|PATH",
-                        help=f"{task} model name or .keras path (default: the shipped {default})")
+                        help=f"{task} model name, .keras path or ensemble card (NAME.card.json) "
+                        f"(default: the shipped {default})")
 
 
 def add_streaming_options(parser, task: str) -> None:
@@ -235,6 +236,8 @@ def starting_model(args, given: dict, task: str):
     if args.widen and not args.init_from:
         raise InputError("--widen needs --init-from (the model to grow)")
     loaded = load_model(args.init_from, task=task)
+    if loaded.is_ensemble:
+        raise InputError(f"{args.init_from}: is an ensemble; start from one of its members")
     init = loaded.keras
     if given and not args.widen:
         raise InputError(f"{args.init_from}: architecture options with --init-from need --widen "

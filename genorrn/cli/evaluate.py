@@ -70,7 +70,7 @@ def evaluate_splice(args) -> int:
                           threshold=args.threshold)  # fmt: skip
     result = {
         "model": str(model.path),
-        "model_sha256": sha256(model.path),
+        "model_sha256": model.weights_sha256,
         "genome": {"path": str(args.genome), "sha256": sha256(args.genome)},
         "annotation": {"path": str(args.annotation), "sha256": sha256(args.annotation)},
         "streaming": {"chunk_size": predictor.chunk_size, "flank": predictor.flank},

@@ -1,4 +1,4 @@
-"""``genorrn models …``: list, inspect, average and calibrate models."""
+"""``genorrn models …``: list, inspect, average, ensemble and calibrate models."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("list", help="list the pretrained models this installation ships")
     p.set_defaults(func=list_models)
     p = sub.add_parser("show", help="print a model's card (JSON)")
-    p.add_argument("name", help="model name (see 'genorrn models list') or path to a .keras file")
+    p.add_argument("name", help="model name (see 'genorrn models list'), path to a .keras file "
+                   "or to a .card.json (an ensemble's)")
     p.set_defaults(func=show_model)
     p = sub.add_parser(
         "average",
@@ -28,19 +29,38 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=average_cmd)
 
     p = sub.add_parser(
+        "ensemble",
+        help="make an ensemble of models of one task (a card listing them; copies nothing)",
+        description="Write NAME.card.json, an ensemble card: it lists the member models (name, "
+        "file relative to the card's folder, sha256) and has no weights of its own. Predicting "
+        "with it (--model NAME.card.json, or NAME when the card is in a models folder) averages "
+        "the members' probabilities in one streamed pass, then applies the ensemble's own "
+        "calibration ('genorrn models calibrate NAME.card.json'). Members must share the task, "
+        "alphabet and classes and may differ in size; loading checks every member's sha256. "
+        "Streaming defaults: the members' largest flank, smallest chunk and batch size.",
+    )
+    p.add_argument("models", nargs="+", metavar="MODEL", help="model names or .keras paths (>= 2)")
+    p.add_argument("-o", "--output", required=True, metavar="NAME[.card.json]",
+                   help="the ensemble's card (.card.json is added when missing); must not exist")
+    p.add_argument("--description", default="", help="one line for the card (default: the "
+                   "members' names)")
+    p.set_defaults(func=ensemble_cmd)
+
+    p = sub.add_parser(
         "calibrate",
         help="fit per-class temperatures on validation data and store them in the model card",
         description="Predict the validation data with the raw model and fit one temperature per "
         "class (softmax(log p / T)) by minimising the negative log-likelihood; write them, with "
         "the validation NLL and per-class ECE before and after, into the model's card (beside "
-        "the .keras file, or -o). Predictions then use them by default (--uncalibrated: raw). "
+        "the .keras file; an ensemble's own card; or -o). Predictions then use them by default (--uncalibrated: raw). "
         "Splice: gene bodies of the validation region (default: the fixed split's "
         f"{', '.join(SPLIT_PRESETS[SPLICE.splits]['validation'])}) of --genome and "
         "--annotation. Structure: the NetSurfP-2.0 validation set of --data-dir (Q3 labels: the "
         "likelihood of a residue is its Q3 group's summed Q8 probability). Never fit on a test "
         "set.",
     )
-    p.add_argument("model", metavar="MODEL", help="model name or .keras path")
+    p.add_argument("model", metavar="MODEL",
+                   help="model name, .keras path or ensemble card (NAME.card.json)")
     p.add_argument("--genome", metavar="FASTA", help="splice: genome FASTA")
     p.add_argument("--annotation", metavar="GTF|GFF3", help="splice: annotation")
     p.add_argument("--region", action="append", metavar="CHROM:START-END",
@@ -66,6 +86,10 @@ def average_cmd(args) -> int:
         raise InputError(f"{args.output}: the averaged model's file name must end in .keras")
     check_output_path(args.output)
     loaded = [load_model(m) for m in args.models]
+    for m in loaded:
+        if m.is_ensemble:
+            raise InputError(f"{m.path}: is an ensemble (weights of different models cannot be "
+                             "averaged; average checkpoints of one run)")  # fmt: skip
     tasks = {m.task for m in loaded}
     if len(tasks) > 1:
         raise InputError(f"{', '.join(args.models)}: models of different tasks ({sorted(tasks)})")
@@ -80,18 +104,46 @@ def average_cmd(args) -> int:
     return 0
 
 
+def ensemble_cmd(args) -> int:
+    from pathlib import Path
+
+    from genorrn.cards import SUFFIX, write_card
+    from genorrn.ensembles import ensemble_card
+    from genorrn.errors import InputError, OutputError
+    from genorrn.io.outputs import check_output_path
+    from genorrn.pretrained import load_model
+
+    text = str(args.output)
+    if text.endswith(".keras"):
+        raise InputError(f"{text}: an ensemble is a card alone: give NAME or NAME{SUFFIX}")
+    out = Path(text if text.endswith(SUFFIX) else text + SUFFIX)
+    check_output_path(out)
+    weights = out.with_name(out.name.removesuffix(SUFFIX) + ".keras")
+    for existing in (out, weights):
+        if existing.exists():
+            raise OutputError(f"{existing}: exists; remove it or choose another name")
+    if len(args.models) < 2:  # before loading anything (ensemble_card checks it too)
+        raise InputError(f"{out}: an ensemble needs at least 2 members ({len(args.models)} given)")
+    members = [load_model(m, calibration=False) for m in args.models]
+    card = ensemble_card(members, out, args.description)
+    write_card(card, out)
+    print(json.dumps({"card": str(out), "task": card.task, "streaming": card.streaming,
+                      "members": card.members}, indent=2))  # fmt: skip
+    return 0
+
+
 def calibrate_cmd(args) -> int:
     import numpy as np
 
     from genorrn.calibration import fit_record
-    from genorrn.cards import ModelCard, card_path, write_card
+    from genorrn.cards import ModelCard, write_card
     from genorrn.errors import InputError
     from genorrn.io.outputs import check_output_path
     from genorrn.pretrained import load_model, sha256
     from genorrn.recipes import recipe
 
     loaded = load_model(args.model, calibration=False)
-    out = args.output or card_path(loaded.path)
+    out = args.output or loaded.card_file
     check_output_path(out)
     raw = loaded.predictor(calibrated=False)
     classes = list(loaded.card.classes or recipe(loaded.task).classes)
@@ -128,10 +180,10 @@ def calibrate_cmd(args) -> int:
         fitted_on = {"set": "netsurfp2_validation", "chains": len(chains),
                      "data_dir": str(args.data_dir)}  # fmt: skip
         floor = 0.0
-    record = fit_record(probs, allowed, classes, sha256(loaded.path), fitted_on, floor)
+    record = fit_record(probs, allowed, classes, loaded.weights_sha256, fitted_on, floor)
     card = loaded.card if loaded.card.task else ModelCard(
-        name=loaded.path.stem, task=loaded.task, alphabet=recipe(loaded.task).alphabet,
-        classes=classes, weights={"file": loaded.path.name, "sha256": sha256(loaded.path)})
+        name=loaded.name, task=loaded.task, alphabet=recipe(loaded.task).alphabet,
+        classes=classes, weights={"file": loaded.path.name, "sha256": loaded.weights_sha256})
     card.calibration = record
     write_card(card, out)
     print(json.dumps({"card": str(out)} | record, indent=2))
@@ -145,7 +197,8 @@ def list_models(args) -> int:
     if not models:
         print("no pretrained models installed")
     for name, card in models.items():
-        print(f"{name}\t{card.task or '?'}\t{card.description}\t{card.metrics_summary}")
+        kind = f"ensemble of {len(card.members)}: " if card.members else ""
+        print(f"{name}\t{card.task or '?'}\t{kind}{card.description}\t{card.metrics_summary}")
     return 0
 
 
