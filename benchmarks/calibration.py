@@ -4,8 +4,8 @@
     python benchmarks/calibration.py --model structure-q8-v1
 
 One streamed pass with the raw model per test set; the calibrated probabilities are the card's
-temperatures applied to the same outputs (what ``predict`` does by default), so both columns
-come from one prediction. The temperatures must have been fitted on validation data
+calibration applied to the same outputs (what ``predict`` does by default), so both columns
+come from one prediction. The calibration must have been fitted on validation data
 (``genorrn models calibrate``); the test sets are never used for fitting.
 
 * splice: A. thaliana chr1 test region NC_003070.9:23,000,001-30,427,671 and D. melanogaster
@@ -23,13 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_path, report  # noqa: E402
-from genorrn.calibration import apply_temperatures  # noqa: E402
 from genorrn.metrics import score_chains, site_metrics  # noqa: E402
 from genorrn.pretrained import load_model, sha256  # noqa: E402
 
@@ -54,7 +51,7 @@ def _compare(raw: dict, calibrated: dict) -> dict:
     return out
 
 
-def splice(model, temperatures) -> dict:
+def splice(model, calibrate) -> dict:
     from genorrn.io import Genome, read_annotation
     from genorrn.predict import resolve_regions
     from genorrn.regions import parse_region
@@ -70,14 +67,14 @@ def splice(model, temperatures) -> dict:
         labels, probs = gene_body_scores(predictor, genome, annotation, regions)
         classes = {1: "acceptor", 2: "donor"}
         raw = site_metrics(labels, probs, classes)
-        calibrated = site_metrics(labels, apply_temperatures(probs, temperatures), classes)
+        calibrated = site_metrics(labels, calibrate(probs), classes)
         results[name] = {"positions": int(len(labels)), "classes": _compare(raw, calibrated),
                          "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
         print(name, results[name]["classes"], file=sys.stderr, flush=True)
     return results
 
 
-def structure(model, temperatures) -> dict:
+def structure(model, calibrate) -> dict:
     from genorrn.data.structure_sets import EVALUATION_SETS
     from genorrn.predict import predict_sequences
     from genorrn.structure import load_evaluation_sets
@@ -88,7 +85,7 @@ def structure(model, temperatures) -> dict:
         chains = chain_set.chains
         probs = [p for _, _, p in predict_sequences(predictor, ((c.id, c.seq) for c in chains))]
         raw = score_chains(chains, probs)
-        calibrated = score_chains(chains, [apply_temperatures(p, temperatures) for p in probs])
+        calibrated = score_chains(chains, [calibrate(p) for p in probs])
         results[name] = {level: {"accuracy_raw": raw[level]["accuracy"],
                                  "accuracy_calibrated": calibrated[level]["accuracy"],
                                  "classes": _compare(raw[level]["per_class"],
@@ -104,14 +101,15 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     args = parser.parse_args()
     model = load_model(args.model)
-    if model.temperatures is None:
+    if model.calibrator is None:
         sys.exit(f"{args.model}: no calibration in its card (genorrn models calibrate)")
-    temperatures = np.asarray(model.temperatures)
-    results = splice(model, temperatures) if model.task == "splice" else structure(model, temperatures)
+    run = splice if model.task == "splice" else structure
+    results = run(model, model.calibrator)
     report(f"calibration_{Path(str(args.model)).stem}", {
         "model": str(model.path),
         "model_sha256": sha256(model.path),
-        "temperatures": temperatures.round(6).tolist(),
+        "method": model.card.calibration["method"],
+        "temperatures": model.card.calibration.get("temperatures"),
         "fitted_on": model.card.calibration.get("fitted_on"),
         "test_sets": results,
     })  # fmt: skip

@@ -128,7 +128,7 @@ class LoadedModel:
         #: the ``.keras`` file; an ensemble's card
         self.path = path
         self.task = _task_of(self.keras, card)
-        self.temperatures = _temperatures(self, self.keras.output_shape[-1])
+        self.calibrator = _calibrator(self, self.keras.output_shape[-1])
         self._predictors: dict = {}
 
     @property
@@ -173,7 +173,7 @@ class LoadedModel:
                   batch_size: int | None = None, calibrated: bool = True):  # fmt: skip
         """A cached :class:`~genorrn.streaming.StreamingPredictor`; ``None`` options take
         :meth:`streaming_defaults`. Its probabilities are calibrated with the card's
-        temperatures when there are any, unless ``calibrated=False`` (raw model outputs)."""
+        calibration when there is one, unless ``calibrated=False`` (raw model outputs)."""
         from genorrn.streaming import StreamingPredictor
 
         given = {"chunk_size": chunk_size, "flank": flank, "batch_size": batch_size}
@@ -186,13 +186,7 @@ class LoadedModel:
     def calibration(self, calibrated: bool = True):
         """The function that calibrates a chunk of probabilities, or None (no calibration in
         the card, or ``calibrated=False``)."""
-        if not calibrated or self.temperatures is None:
-            return None
-        from functools import partial
-
-        from genorrn.calibration import apply_temperatures
-
-        return partial(apply_temperatures, temperatures=self.temperatures)
+        return self.calibrator if calibrated else None
 
     def predict(self, sequence: str, strand: str = "+", calibrated: bool = True,
                 **streaming_options) -> np.ndarray:  # fmt: skip
@@ -238,24 +232,42 @@ class LoadedModel:
             entry.scores.close()
 
 
-def _temperatures(model: LoadedModel, classes: int) -> np.ndarray | None:
-    """The card's calibration temperatures, checked against the weights and the classes."""
+def _calibrator(model: LoadedModel, classes: int):
+    """The function applying the card's calibration (None without one), checked against the
+    weights and the classes."""
+    from genorrn.calibration import calibrator
+
     calibration = model.card.calibration
     if not calibration:
         return None
     where = model.card_file
-    if calibration.get("method") != "temperature":
-        raise InputError(f"{where}: unknown calibration method {calibration.get('method')!r}")
+    method = calibration.get("method")
+    if method not in ("temperature", "isotonic", "group-temperature"):
+        raise InputError(f"{where}: unknown calibration method {method!r}")
     fitted_for, actual = calibration.get("weights_sha256", ""), model.weights_sha256
     if fitted_for != actual:
         raise InputError(f"{where}: the calibration was fitted for other weights (sha256 "
                          f"{fitted_for[:12]}…, these are {actual[:12]}…); refit it with "
                          "'genorrn models calibrate'")  # fmt: skip
-    temperatures = np.asarray(calibration.get("temperatures", []), np.float64)
-    if temperatures.shape != (classes,) or not np.all(temperatures > 0):
-        raise InputError(f"{where}: calibration needs {classes} positive temperatures, one per "
-                         f"class (found {calibration.get('temperatures')})")  # fmt: skip
-    return temperatures
+    if method in ("temperature", "group-temperature"):
+        groups = calibration.get("groups") if method == "group-temperature" else None
+        wanted = classes if groups is None else len(groups)
+        temperatures = np.asarray(calibration.get("temperatures", []), np.float64)
+        covered = groups is None or sorted(c for g in groups for c in g) == list(range(classes))
+        if temperatures.shape != (wanted,) or not np.all(temperatures > 0) or not covered:
+            raise InputError(f"{where}: calibration needs {wanted} positive temperatures, one "
+                             f"per {'class' if groups is None else 'group of a partition of the classes'}"
+                             f" (found {calibration.get('temperatures')})")  # fmt: skip
+    else:
+        maps = calibration.get("maps") or []
+        good = len(maps) == classes and all(
+            len(m.get("x", [])) == len(m.get("y", [])) > 0 and np.all(np.diff(m["x"]) >= 0)
+            for m in maps
+        )
+        if not good:
+            raise InputError(f"{where}: isotonic calibration needs {classes} maps, one per class, "
+                             "each with increasing x and as many y values")  # fmt: skip
+    return calibrator(calibration)
 
 
 def load_model(name_or_path: str | os.PathLike, task: str | None = None,

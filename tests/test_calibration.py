@@ -61,3 +61,56 @@ def test_ece_and_brier_hand_computed():
     assert brier(truth, prob) == pytest.approx(
         np.mean([0.05**2, 0.95**2, 0.45**2, 0.45**2, 0.001**2, 0.002**2]))
     assert np.isnan(ece(truth, np.zeros(6), min_prob=0.01))
+
+
+def test_isotonic_and_auto_choice():
+    """A miscalibration no temperature can fix (probabilities squeezed into [0.4, 0.6]) is
+    fixed by isotonic maps, and the 2-fold choice picks them; well-behaved data keeps
+    temperatures."""
+    from genorrn.calibration import apply_isotonic, calibrator, fit_record
+
+    rng = np.random.default_rng(2)
+    truth_p = rng.random(20_000)
+    labels = (rng.random(20_000) < truth_p).astype(int)
+    squeezed = 0.4 + 0.2 * truth_p
+    probs = np.stack([1 - squeezed, squeezed], axis=1)
+    allowed = np.eye(2)[labels]
+    record = fit_record(probs, allowed, ["no", "yes"], "0" * 64, {})
+    assert record["method"] == "isotonic", record["validation"]["two_fold_mean_ece"]
+    calibrated = apply_isotonic(probs, record["maps"])
+    np.testing.assert_allclose(calibrated.sum(axis=1), 1.0, atol=1e-6)
+    assert ece(labels == 1, calibrated[:, 1]) < 0.02 < ece(labels == 1, probs[:, 1])
+    np.testing.assert_allclose(calibrator(record)(probs), calibrated, atol=1e-7)
+    # temperature-shaped miscalibration: temperatures are not clearly worse, so they are kept
+    reported = rng.dirichlet([0.5, 0.5, 0.5], 20_000)
+    q = apply_temperatures(reported, [1.0, 2.0, 0.5]).astype(np.float64)
+    labels3 = _sample(rng, q / q.sum(axis=1, keepdims=True))
+    record = fit_record(reported, np.eye(3)[labels3], ["a", "b", "c"], "0" * 64, {})
+    assert record["method"] == "temperature"
+    with pytest.raises(ValueError, match="partition the classes"):
+        fit_record(reported, np.ones((len(reported), 3)) - np.eye(3)[labels3], ["a", "b", "c"],
+                   "", {})  # fmt: skip
+
+
+def test_group_temperatures_keep_the_split_inside_a_group():
+    """Q3 labels of a Q8 model: the groups' probabilities are calibrated, the Q8 split inside a
+    group is kept (a Q3 label says nothing about it)."""
+    from genorrn.calibration import apply_group_temperatures, fit_record
+
+    rng = np.random.default_rng(4)
+    groups = [[0, 1, 2], [3, 4], [5, 6, 7]]
+    reported = rng.dirichlet([0.4] * 8, 20_000)
+    member = np.zeros((8, 3))
+    for g, classes in enumerate(groups):
+        member[classes, g] = 1
+    q3 = apply_temperatures(reported @ member, [0.6, 1.0, 1.8]).astype(np.float64)
+    labels = _sample(rng, q3 / q3.sum(axis=1, keepdims=True))
+    record = fit_record(reported, member[:, labels].T, list("HGIEBTSC"), "0" * 64, {})
+    assert record["method"] == "group-temperature" and record["groups"] == groups
+    np.testing.assert_allclose(record["temperatures"], [0.6, 1.0, 1.8], rtol=0.06)
+    calibrated = apply_group_temperatures(reported, groups, record["temperatures"])
+    np.testing.assert_allclose(calibrated.sum(axis=1), 1.0, atol=1e-5)
+    inside = [0, 1, 2]
+    np.testing.assert_allclose(calibrated[:, inside] / calibrated[:, inside].sum(1, keepdims=True),
+                               reported[:, inside] / reported[:, inside].sum(1, keepdims=True),
+                               rtol=1e-4)  # fmt: skip

@@ -48,11 +48,12 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser(
         "calibrate",
-        help="fit per-class temperatures on validation data and store them in the model card",
-        description="Predict the validation data with the raw model and fit one temperature per "
-        "class (softmax(log p / T)) by minimising the negative log-likelihood; write them, with "
-        "the validation NLL and per-class ECE before and after, into the model's card (beside "
-        "the .keras file; an ensemble's own card; or -o). Predictions then use them by default (--uncalibrated: raw). "
+        help="fit a per-class calibration on validation data and store it in the model card",
+        description="Predict the validation data with the raw model and fit, per class, a "
+        "temperature (softmax(log p / T), minimising the negative log-likelihood) or an "
+        "isotonic map (--method); write it, with the validation NLL, ECE and Brier score before "
+        "and after, into the model's card (beside the .keras file; an ensemble's own card; or "
+        "-o). Predictions then use it by default (--uncalibrated: raw). "
         "Splice: gene bodies of the validation region (default: the fixed split's "
         f"{', '.join(SPLIT_PRESETS[SPLICE.splits]['validation'])}) of --genome and "
         "--annotation. Structure: the NetSurfP-2.0 validation set of --data-dir (Q3 labels: the "
@@ -70,6 +71,10 @@ def add_parsers(sub) -> None:
                    help=f"structure: the shared structure data folder (default: {STRUCTURE.data_dir})")
     p.add_argument("--max-chains", type=int_range(1),
                    help="structure: only the first N validation chains (quick runs)")
+    p.add_argument("--method", choices=["auto", "temperature", "isotonic"], default="auto",
+                   help="per-class temperatures, per-class isotonic maps, or auto (the default): "
+                   "2-fold on the validation data, isotonic only when its held-out ECE is at "
+                   "least 20%% lower; structure (Q3 labels) always uses temperatures")
     p.add_argument("-o", "--output", metavar="CARD.json",
                    help="write the card here (default: the model's card, NAME.card.json beside it)")
     p.set_defaults(func=calibrate_cmd)
@@ -180,7 +185,11 @@ def calibrate_cmd(args) -> int:
         fitted_on = {"set": "netsurfp2_validation", "chains": len(chains),
                      "data_dir": str(args.data_dir)}  # fmt: skip
         floor = 0.0
-    record = fit_record(probs, allowed, classes, loaded.weights_sha256, fitted_on, floor)
+    try:
+        record = fit_record(probs, allowed, classes, loaded.weights_sha256, fitted_on, floor,
+                            method=args.method)  # fmt: skip
+    except ValueError as exc:
+        raise InputError(f"{args.model}: --method {args.method}: {exc}") from None
     card = loaded.card if loaded.card.task else ModelCard(
         name=loaded.name, task=loaded.task, alphabet=recipe(loaded.task).alphabet,
         classes=classes, weights={"file": loaded.path.name, "sha256": loaded.weights_sha256})
