@@ -15,6 +15,19 @@ from genorrn.io.outputs import atomic_output
 from genorrn.regions import Region
 
 
+def save(fig, path: str | os.PathLike, dpi: int = 120) -> None:
+    """Write a figure in the format its suffix names (png, svg, pdf) under a temporary name,
+    then rename; the figure is closed either way."""
+    import matplotlib.pyplot as plt
+
+    suffix = Path(path).suffix.lower().lstrip(".") or "png"
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, format=suffix, dpi=dpi)
+    finally:
+        plt.close(fig)
+
+
 def plot_splice_region(
     path: str | os.PathLike,
     region: Region,
@@ -67,10 +80,7 @@ def plot_splice_region(
     bottom.set_xlim(region.start + 1, region.end)
     bottom.set_xlabel(f"{region.chrom} position (1-based)")
     fig.tight_layout()
-    suffix = os.path.splitext(str(path))[1].lstrip(".") or "png"
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format=suffix, dpi=150)
-    plt.close(fig)
+    save(fig, path, dpi=150)
 
 
 def plot_profile(rid: str, seq: str, probs8: np.ndarray, path: str | os.PathLike) -> None:
@@ -101,12 +111,7 @@ def plot_profile(rid: str, seq: str, probs8: np.ndarray, path: str | os.PathLike
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize="small", frameon=False)
     strip.set_title(f"{rid}: secondary structure profile ({len(seq)} residues)", fontsize="medium")
     fig.tight_layout()
-    suffix = Path(path).suffix.lower().lstrip(".")
-    try:
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, format=suffix, dpi=120)
-    finally:
-        plt.close(fig)
+    save(fig, path)
 
 
 def plot_reliability(curves: dict[str, list[dict]], path: str | os.PathLike, title: str) -> None:
@@ -134,9 +139,4 @@ def plot_reliability(curves: dict[str, list[dict]], path: str | os.PathLike, tit
     counts.set_xlabel("predicted probability (bin mean)")
     counts.set_ylabel("positions")
     fig.tight_layout()
-    suffix = Path(path).suffix.lower().lstrip(".")
-    try:
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, format=suffix, dpi=120)
-    finally:
-        plt.close(fig)
+    save(fig, path)
