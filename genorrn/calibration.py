@@ -143,10 +143,17 @@ def fit_isotonic(probs: np.ndarray, allowed: np.ndarray, max_knots: int = 512) -
     return maps
 
 
+#: added × the raw probability after an isotonic map, so that positions on one flat step keep
+#: their order (ranking metrics such as PR-AUC and top-k are not changed by ties the map makes)
+TIE_BREAK = 1e-6
+
+
 def apply_isotonic(probs: np.ndarray, maps: list[dict]) -> np.ndarray:
-    """Each class's probability through its map, rows renormalised to sum to 1."""
+    """Each class's probability through its map (plus :data:`TIE_BREAK` × the raw
+    probability), rows renormalised to sum to 1."""
     probs = np.asarray(probs, np.float64)
     out = np.stack([np.interp(probs[..., c], m["x"], m["y"]) for c, m in enumerate(maps)], -1)
+    out += TIE_BREAK * probs
     total = out.sum(axis=-1, keepdims=True)
     out = np.where(total > 0, out / np.where(total > 0, total, 1.0), probs)
     return out.astype(np.float32)
