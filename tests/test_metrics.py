@@ -49,12 +49,23 @@ def test_site_metrics_hand_computed():
     # donor sites 3, 8; ranking 3 (site), 7, 8 (site), ...
     #   top-k, k = 2: {3, 7} -> 1/2; AP = (1/1 + 2/3) / 2 = 0.8333
     #   called: 3, 7, 8 -> precision 2/3, recall 2/2
-    assert got == {
+    ranking = {name: {k: got[name][k] for k in ("top_k", "pr_auc", "sites", "calls")}
+               for name in got}  # fmt: skip
+    assert ranking == {
         "acceptor": {"top_k": 0.3333, "pr_auc": 0.7, "sites": 3,
                      "calls": {"threshold": 0.5, "called": 4, "precision": 0.5, "recall": 0.6667}},
         "donor": {"top_k": 0.5, "pr_auc": 0.8333, "sites": 2,
                   "calls": {"threshold": 0.5, "called": 3, "precision": 0.6667, "recall": 1.0}},
     }  # fmt: skip
+    # donor calibration, floor 0.01 (all 10 positions), bins of width 0.099 from 0.01:
+    #   [0.01, 0.109): .05 .02 .10 .03 .04, none true -> |0.048 - 0| x 5; [0.109, 0.208): .20
+    #   -> 0.2; [0.307, 0.406): .40 -> 0.4; [0.505, 0.604): .60 .55, one true -> |0.575 - 0.5|
+    #   x 2; [0.802, 0.901): .85 true -> 0.15. ECE = (0.24 + 0.2 + 0.4 + 0.15 + 0.15) / 10
+    donor = got["donor"]
+    assert donor["ece"] == pytest.approx(0.114, abs=1e-4) and donor["ece_floor"] == 0.01
+    assert [r["n"] for r in donor["reliability"]] == [5, 1, 1, 2, 1]
+    # Brier: squared errors .05² .02² .10² .15² .40² .03² .20² .60² .45² .04², mean 0.08004
+    assert donor["brier"] == pytest.approx(0.08004, abs=1e-5)
 
 
 def _sklearn_cases(ties: bool):
