@@ -188,17 +188,36 @@ def calibrator(record: dict):
     raise ValueError(f"unknown calibration method {record['method']!r}")
 
 
-def _methods(probs, allowed):
-    """``{name: (fit(probs, allowed) → parameters, apply(probs, parameters) → probs)}``."""
-    return {
-        "temperature": (lambda p, a: fit_temperatures(p, allowed=a), apply_temperatures),
-        "isotonic": (fit_isotonic, apply_isotonic),
-    }
+#: ``{name: (fit(probs, allowed) → parameters, apply(probs, parameters) → probs)}``
+_METHODS = {
+    "temperature": (lambda p, a: fit_temperatures(p, allowed=a), apply_temperatures),
+    "isotonic": (fit_isotonic, apply_isotonic),
+}
 
 
 def _mean_ece(probs, truth, classes, floor) -> float:
     values = [ece(truth == c, probs[:, c], min_prob=floor) for c in classes]
     return float(np.nanmean(values))
+
+
+def _before_after(truth: np.ndarray, before: np.ndarray, after: np.ndarray, floor: float) -> dict:
+    """ECE and Brier score of one class (or group) before and after calibration."""
+    return {"ece_before": round(ece(truth, before, min_prob=floor), 4),
+            "ece_after": round(ece(truth, after, min_prob=floor), 4),
+            "brier_before": round(brier(truth, before), 6),
+            "brier_after": round(brier(truth, after), 6)}  # fmt: skip
+
+
+def _record(parameters: dict, probs, calibrated, allowed, weights_sha256, fitted_on,
+            validation: dict) -> dict:  # fmt: skip
+    """A card's ``calibration`` entry: method and parameters, what it is for and was fitted
+    on, and the validation NLL before and after (plus ``validation``)."""
+    return parameters | {
+        "weights_sha256": weights_sha256,
+        "fitted_on": fitted_on | {"positions": int(len(probs))},
+        "validation": {"nll_before": round(nll(probs, allowed), 5),
+                       "nll_after": round(nll(calibrated, allowed), 5)} | validation,
+    }
 
 
 def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: str,
@@ -210,58 +229,39 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
     genome or chain order): fit temperature and isotonic on one half, measure the mean
     per-class ECE (probability >= ``floor``) on the other; isotonic is chosen only when it is
     clearly better (at least 20 % lower mean ECE on the held-out halves), then the chosen
-    method is refitted on all of it. Isotonic needs one class per row (``allowed`` one-hot);
-    grouped labels (Q3 labels of a Q8 model) always use temperatures.
+    method is refitted on all of it.
     """
     probs = np.asarray(probs, np.float64)
     allowed = np.asarray(allowed, np.float64)
-    single = bool((allowed.sum(axis=1) == 1).all())
-    if not single:
+    if not (allowed.sum(axis=1) == 1).all():
         return _fit_groups(probs, allowed, classes, weights_sha256, fitted_on, floor)
-    truth = allowed.argmax(axis=1) if single else None
-    fitted_classes = [c for c in range(probs.shape[1]) if single and (truth == c).any()]
-    methods = _methods(probs, allowed)
+    truth = allowed.argmax(axis=1)
+    fitted_classes = [c for c in range(probs.shape[1]) if (truth == c).any()]
     comparison = {}
     if method == "auto":
-        method = "temperature"
-        if single:
-            half = len(probs) // 2
-            folds = [(slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))]
-            for name, (fit, apply) in methods.items():
-                scores = []
-                for train, test in folds:
-                    calibrated = apply(probs[test], fit(probs[train], allowed[train]))
-                    scores.append(_mean_ece(calibrated, truth[test], fitted_classes, floor))
-                comparison[name] = round(float(np.mean(scores)), 5)
-            comparison["raw"] = round(float(np.mean([_mean_ece(probs[t], truth[t],
-                                                               fitted_classes, floor)
-                                                     for _, t in folds])), 5)  # fmt: skip
-            if comparison["isotonic"] <= 0.8 * comparison["temperature"]:
-                method = "isotonic"
-    fit, apply = methods[method]
+        half = len(probs) // 2
+        folds = [(slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))]
+        for name, (fit, apply) in _METHODS.items():
+            scores = [_mean_ece(apply(probs[test], fit(probs[train], allowed[train])),
+                                truth[test], fitted_classes, floor)
+                      for train, test in folds]  # fmt: skip
+            comparison[name] = round(float(np.mean(scores)), 5)
+        comparison["raw"] = round(float(np.mean([_mean_ece(probs[t], truth[t], fitted_classes,
+                                                           floor) for _, t in folds])), 5)  # fmt: skip
+        isotonic = comparison["isotonic"] <= 0.8 * comparison["temperature"]
+        method = "isotonic" if isotonic else "temperature"
+    fit, apply = _METHODS[method]
     parameters = fit(probs, allowed)
     calibrated = apply(probs, parameters)
-    per_class = {}
-    for c in fitted_classes:
-        per_class[classes[c]] = {
-            "ece_before": round(ece(truth == c, probs[:, c], min_prob=floor), 4),
-            "ece_after": round(ece(truth == c, calibrated[:, c], min_prob=floor), 4),
-            "brier_before": round(brier(truth == c, probs[:, c]), 6),
-            "brier_after": round(brier(truth == c, calibrated[:, c]), 6),
-        }
-    record = {"method": method}
+    per_class = {classes[c]: _before_after(truth == c, probs[:, c], calibrated[:, c], floor)
+                 for c in fitted_classes}  # fmt: skip
     if method == "temperature":
-        record["temperatures"] = [round(float(t), 6) for t in parameters]
+        stored = {"method": method, "temperatures": [round(float(t), 6) for t in parameters]}
     else:
-        record["maps"] = parameters
-    return record | {
-        "weights_sha256": weights_sha256,
-        "fitted_on": fitted_on | {"positions": int(len(probs))},
-        "validation": {"nll_before": round(nll(probs, allowed), 5),
-                       "nll_after": round(nll(calibrated, allowed), 5),
-                       "ece_floor": floor, "two_fold_mean_ece": comparison,
-                       "per_class": per_class},  # fmt: skip
-    }
+        stored = {"method": method, "maps": parameters}
+    return _record(stored, probs, calibrated, allowed, weights_sha256, fitted_on,
+                   {"ece_floor": floor, "two_fold_mean_ece": comparison,
+                    "per_class": per_class})  # fmt: skip
 
 
 def _fit_groups(probs, allowed, classes, weights_sha256, fitted_on, floor) -> dict:
@@ -276,21 +276,10 @@ def _fit_groups(probs, allowed, classes, weights_sha256, fitted_on, floor) -> di
     temperatures = fit_temperatures(group_probs, truth)
     calibrated = apply_group_temperatures(probs, groups, temperatures)
     calibrated_groups = calibrated @ patterns.T
-    per_group = {}
-    for g, members in enumerate(groups):
-        name = "+".join(str(classes[c]) for c in members)
-        per_group[name] = {
-            "ece_before": round(ece(truth == g, group_probs[:, g], min_prob=floor), 4),
-            "ece_after": round(ece(truth == g, calibrated_groups[:, g], min_prob=floor), 4),
-            "brier_before": round(brier(truth == g, group_probs[:, g]), 6),
-            "brier_after": round(brier(truth == g, calibrated_groups[:, g]), 6),
-        }
-    return {
-        "method": "group-temperature", "groups": groups,
-        "temperatures": [round(float(t), 6) for t in temperatures],
-        "weights_sha256": weights_sha256,
-        "fitted_on": fitted_on | {"positions": int(len(probs))},
-        "validation": {"nll_before": round(nll(probs, allowed), 5),
-                       "nll_after": round(nll(calibrated, allowed), 5),
-                       "ece_floor": floor, "per_group": per_group},  # fmt: skip
-    }
+    per_group = {"+".join(str(classes[c]) for c in members):
+                 _before_after(truth == g, group_probs[:, g], calibrated_groups[:, g], floor)
+                 for g, members in enumerate(groups)}  # fmt: skip
+    stored = {"method": "group-temperature", "groups": groups,
+              "temperatures": [round(float(t), 6) for t in temperatures]}  # fmt: skip
+    return _record(stored, probs, calibrated, allowed, weights_sha256, fitted_on,
+                   {"ece_floor": floor, "per_group": per_group})
