@@ -265,10 +265,11 @@ class VariantScorer:
         return Task(stream, first - s0, hi - s0), chunk, lo - first
 
     def _predictor(self, chunk: int) -> StreamingPredictor:
+        # the model's own cache of compiled steps (kept across scorers of one loaded model)
         if chunk not in self._predictors:
-            self._predictors[chunk] = StreamingPredictor(  # an ensemble: every member
-                self.model.members, chunk, self.context, self.batch_size
-            ).with_transform(self.transform)
+            self._predictors[chunk] = self.model.predictor(
+                chunk, self.context, self.batch_size, calibrated=self.transform is not None
+            )
         return self._predictors[chunk]
 
     def _run(self, lanes: list[_Lane]) -> dict[_Lane, np.ndarray]:
