@@ -83,7 +83,12 @@ def peak_rss_mb(command: list[str]) -> tuple[float, float]:
 
 
 def model_sha256(name_or_path: str) -> str:
-    """sha256 of a model's weights file (a shipped name or a path), to tie results to weights."""
+    """sha256 of a model's weights file (a shipped name or a path), to tie results to weights;
+    for an ensemble, the fingerprint of its members' sha256 (what its calibration records)."""
+    from genorrn.cards import members_sha256, read_card
     from genorrn.pretrained import resolve, sha256
 
-    return sha256(resolve(name_or_path)[0])
+    weights, card = resolve(name_or_path)
+    if weights == card:  # an ensemble: a card with members and no weights of its own
+        return members_sha256(read_card(card).members)
+    return sha256(weights)

@@ -9,8 +9,12 @@ log-likelihood of the true classes on validation positions. ``T_c > 1`` softens 
 
 **Isotonic** (per class): a monotone map of each class's probability fitted on validation
 positions (scikit-learn's ``IsotonicRegression``), stored as knots and applied by linear
-interpolation, then the classes are renormalised to sum to 1. More flexible than a temperature;
-:func:`fit_record` chooses between the two by a 2-fold split of the validation data.
+interpolation, then the classes are renormalised to sum to 1 — or, for a task with a background
+class (splice: "neither"), the other classes are mapped and the background class gets the
+remainder, so each site class keeps its ranking (a renormalisation would reorder positions by
+their background probability) — except in the rare rows where the mapped site probabilities
+sum above 1, which are renormalised among themselves. More flexible than a temperature; :func:`fit_record`
+chooses between the two by a 2-fold split of the validation data.
 
 **ECE** (expected calibration error) of one class: positions whose probability for that class
 is at least ``min_prob`` are put into ``bins`` equal-width bins over ``[min_prob, 1]``;
@@ -148,12 +152,20 @@ def fit_isotonic(probs: np.ndarray, allowed: np.ndarray, max_knots: int = 512) -
 TIE_BREAK = 1e-6
 
 
-def apply_isotonic(probs: np.ndarray, maps: list[dict]) -> np.ndarray:
+def apply_isotonic(probs: np.ndarray, maps: list[dict], remainder: int | None = None) -> np.ndarray:
     """Each class's probability through its map (plus :data:`TIE_BREAK` × the raw
-    probability), rows renormalised to sum to 1."""
+    probability), rows renormalised to sum to 1. With ``remainder`` (a class index), that
+    class is not mapped: it gets ``1 −`` the sum of the others (rows where the others exceed 1,
+    rare, are renormalised among them)."""
     probs = np.asarray(probs, np.float64)
     out = np.stack([np.interp(probs[..., c], m["x"], m["y"]) for c, m in enumerate(maps)], -1)
     out += TIE_BREAK * probs
+    if remainder is not None:
+        out[..., remainder] = 0.0
+        others = out.sum(axis=-1, keepdims=True)
+        out = np.where(others > 1.0, out / np.maximum(others, 1.0), out)
+        out[..., remainder] = np.clip(1.0 - others[..., 0], 0.0, 1.0)
+        return out.astype(np.float32)
     total = out.sum(axis=-1, keepdims=True)
     out = np.where(total > 0, out / np.where(total > 0, total, 1.0), probs)
     return out.astype(np.float32)
@@ -181,18 +193,19 @@ def calibrator(record: dict):
     if record["method"] == "temperature":
         return partial(apply_temperatures, temperatures=np.asarray(record["temperatures"]))
     if record["method"] == "isotonic":
-        return partial(apply_isotonic, maps=record["maps"])
+        return partial(apply_isotonic, maps=record["maps"], remainder=record.get("remainder"))
     if record["method"] == "group-temperature":
         return partial(apply_group_temperatures, groups=record["groups"],
                        temperatures=np.asarray(record["temperatures"]))  # fmt: skip
     raise ValueError(f"unknown calibration method {record['method']!r}")
 
 
-#: ``{name: (fit(probs, allowed) → parameters, apply(probs, parameters) → probs)}``
-_METHODS = {
-    "temperature": (lambda p, a: fit_temperatures(p, allowed=a), apply_temperatures),
-    "isotonic": (fit_isotonic, apply_isotonic),
-}
+def _methods(remainder: int | None) -> dict:
+    """``{name: (fit(probs, allowed) → parameters, apply(probs, parameters) → probs)}``"""
+    return {
+        "temperature": (lambda p, a: fit_temperatures(p, allowed=a), apply_temperatures),
+        "isotonic": (fit_isotonic, lambda p, maps: apply_isotonic(p, maps, remainder)),
+    }
 
 
 def _mean_ece(probs, truth, classes, floor) -> float:
@@ -221,7 +234,8 @@ def _record(parameters: dict, probs, calibrated, allowed, weights_sha256, fitted
 
 
 def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: str,
-               fitted_on: dict, floor: float = 0.0, method: str = "auto") -> dict:  # fmt: skip
+               fitted_on: dict, floor: float = 0.0, method: str = "auto",
+               background: str | None = None) -> dict:  # fmt: skip
     """Fit a calibration on validation ``probs`` with truth ``allowed`` (``(N, C)`` 0/1) and
     return the model card's ``calibration`` entry.
 
@@ -229,7 +243,8 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
     genome or chain order): fit temperature and isotonic on one half, measure the mean
     per-class ECE (probability >= ``floor``) on the other; isotonic is chosen only when it is
     clearly better (at least 20 % lower mean ECE on the held-out halves), then the chosen
-    method is refitted on all of it.
+    method is refitted on all of it. ``background`` (a class name, e.g. splice's "neither"): an
+    isotonic fit leaves that class to take the remainder (see :func:`apply_isotonic`).
     """
     probs = np.asarray(probs, np.float64)
     allowed = np.asarray(allowed, np.float64)
@@ -237,11 +252,13 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
         return _fit_groups(probs, allowed, classes, weights_sha256, fitted_on, floor)
     truth = allowed.argmax(axis=1)
     fitted_classes = [c for c in range(probs.shape[1]) if (truth == c).any()]
+    remainder = list(classes).index(background) if background is not None else None
+    methods = _methods(remainder)
     comparison = {}
     if method == "auto":
         half = len(probs) // 2
         folds = [(slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))]
-        for name, (fit, apply) in _METHODS.items():
+        for name, (fit, apply) in methods.items():
             scores = [_mean_ece(apply(probs[test], fit(probs[train], allowed[train])),
                                 truth[test], fitted_classes, floor)
                       for train, test in folds]  # fmt: skip
@@ -250,7 +267,7 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
                                                            floor) for _, t in folds])), 5)  # fmt: skip
         isotonic = comparison["isotonic"] <= 0.8 * comparison["temperature"]
         method = "isotonic" if isotonic else "temperature"
-    fit, apply = _METHODS[method]
+    fit, apply = methods[method]
     parameters = fit(probs, allowed)
     calibrated = apply(probs, parameters)
     per_class = {classes[c]: _before_after(truth == c, probs[:, c], calibrated[:, c], floor)
@@ -259,6 +276,8 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
         stored = {"method": method, "temperatures": [round(float(t), 6) for t in parameters]}
     else:
         stored = {"method": method, "maps": parameters}
+        if remainder is not None:
+            stored["remainder"] = remainder
     return _record(stored, probs, calibrated, allowed, weights_sha256, fitted_on,
                    {"ece_floor": floor, "two_fold_mean_ece": comparison,
                     "per_class": per_class})  # fmt: skip

@@ -260,13 +260,15 @@ def _calibrator(model: LoadedModel, classes: int):
                              f" (found {calibration.get('temperatures')})")  # fmt: skip
     else:
         maps = calibration.get("maps") or []
+        remainder = calibration.get("remainder")
         good = len(maps) == classes and all(
             len(m.get("x", [])) == len(m.get("y", [])) > 0 and np.all(np.diff(m["x"]) >= 0)
             for m in maps
-        )
+        ) and (remainder is None or remainder in range(classes))
         if not good:
             raise InputError(f"{where}: isotonic calibration needs {classes} maps, one per class, "
-                             "each with increasing x and as many y values")  # fmt: skip
+                             "each with increasing x and as many y values, and a remainder "
+                             "class, if any, among the classes")  # fmt: skip
     return calibrator(calibration)
 
 

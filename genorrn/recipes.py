@@ -36,6 +36,9 @@ class Recipe:
     splits: str | None = None
     #: where the task's training and test data live by default (relative to the working folder)
     data_dir: str | None = None
+    #: the background class (splice: "neither"), if any: an isotonic calibration maps the other
+    #: classes and gives it the remainder, so each site class keeps its ranking exactly
+    background: str | None = None
 
     def labeller_config(self, **overrides):
         """The :class:`~genorrn.models.LabellerConfig` of a new model (``overrides`` win)."""
@@ -58,6 +61,7 @@ SPLICE = Recipe(
     default_model="splice-athaliana-v3",
     selection="val_pr_auc",
     splits="athaliana-chr1",
+    background="neither",
 )
 
 STRUCTURE = Recipe(

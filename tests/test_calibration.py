@@ -114,3 +114,41 @@ def test_group_temperatures_keep_the_split_inside_a_group():
     np.testing.assert_allclose(calibrated[:, inside] / calibrated[:, inside].sum(1, keepdims=True),
                                reported[:, inside] / reported[:, inside].sum(1, keepdims=True),
                                rtol=1e-4)  # fmt: skip
+
+
+def test_isotonic_with_a_background_class_keeps_each_site_class_ranking():
+    """Splice-like data (a dominant background class and two rare site classes, their scores
+    over-confident): with ``background`` the site classes are mapped and the background takes
+    the remainder, so ranking within each site class is the raw one wherever the mapped site
+    probabilities sum to at most 1 (renormalising all three would reorder positions by their
+    background probability)."""
+    from genorrn.calibration import apply_isotonic, calibrator, fit_record
+
+    rng = np.random.default_rng(5)
+    n = 60_000
+    truth = np.zeros(n, int)
+    truth[rng.random(n) < 0.02] = 1
+    truth[rng.random(n) < 0.02] = 2
+    probs = rng.dirichlet([8.0, 0.3, 0.3], n)
+    for c in (1, 2):  # the true class gets a boost, then everything is re-normalised
+        probs[truth == c, c] += rng.random((truth == c).sum()) * 2
+    probs /= probs.sum(axis=1, keepdims=True)
+    record = fit_record(probs, np.eye(3)[truth], ["neither", "a", "d"], "0" * 64, {},
+                        floor=0.01, method="isotonic", background="neither")  # fmt: skip
+    assert record["remainder"] == 0
+    calibrated = calibrator(record)(probs)
+    np.testing.assert_allclose(calibrated.sum(axis=1), 1.0, atol=1e-6)
+    assert (calibrated >= 0).all()
+    mapped = np.stack([np.interp(probs[:, c], m["x"], m["y"])
+                       for c, m in enumerate(record["maps"])], 1)  # fmt: skip
+    fits = mapped[:, 1:].sum(axis=1) + 2e-6 <= 1.0
+    assert fits.mean() > 0.99
+    for c in (1, 2):
+        raw_order = np.argsort(probs[fits, c], kind="stable")
+        assert (np.diff(calibrated[fits][raw_order, c]) >= 0).all()  # monotone in the raw score
+        assert ece(truth == c, calibrated[:, c], min_prob=0.01) < ece(truth == c, probs[:, c],
+                                                                     min_prob=0.01)  # fmt: skip
+    # without the background class, renormalisation does reorder some site-class scores
+    renormalised = apply_isotonic(probs, record["maps"])
+    order = np.argsort(probs[:, 1], kind="stable")
+    assert (np.diff(renormalised[order, 1].astype(np.float64)) < 0).any()

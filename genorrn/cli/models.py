@@ -187,7 +187,8 @@ def calibrate_cmd(args) -> int:
         floor = 0.0
     try:
         record = fit_record(probs, allowed, classes, loaded.weights_sha256, fitted_on, floor,
-                            method=args.method)  # fmt: skip
+                            method=args.method,
+                            background=recipe(loaded.task).background)  # fmt: skip
     except ValueError as exc:
         raise InputError(f"{args.model}: --method {args.method}: {exc}") from None
     card = loaded.card if loaded.card.task else ModelCard(
