@@ -113,21 +113,23 @@ def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None,
 
 
 def load_evaluation_sets(data_dir, names, extra_csvs=(), max_chains=None) -> dict:
-    """``{name: ChainSet}`` of the named test sets (cb513, ts115, netsurfp2_test) and of CSVs
-    in the ps4-dataset layout, each cut to ``max_chains`` when given."""
+    """``{name: ChainSet}`` of the named test sets (cb513, ts115, netsurfp2_test), of the
+    validation set (``netsurfp2_validation``: all 1,080 chains, for choosing models or
+    ensemble members, never reported as a test) and of CSVs in the ps4-dataset layout, each cut
+    to ``max_chains`` when given."""
     from genorrn.data.structure import load_netsurfp, load_test_csv
-    from genorrn.data.structure_sets import EVALUATION_SETS
+    from genorrn.data.structure_sets import EVALUATION_SETS, VALIDATION
 
     data_dir = Path(data_dir)
     sets = {}
     for name in names:
         if name in ("cb513", "ts115"):
             sets[name] = load_test_csv(data_dir / f"{name}.csv.gz", name)
-        elif name == "netsurfp2_test":
-            sets[name] = load_netsurfp(data_dir / "netsurfp2")["test"]
+        elif name in ("netsurfp2_test", VALIDATION):
+            sets[name] = load_netsurfp(data_dir / "netsurfp2")[name.removeprefix("netsurfp2_")]
         else:
             raise InputError(f"--sets: unknown set {name!r}; choose from "
-                             f"{', '.join(EVALUATION_SETS)}")  # fmt: skip
+                             f"{', '.join((*EVALUATION_SETS, VALIDATION))}")  # fmt: skip
     for path in extra_csvs:
         s = load_test_csv(path)
         sets[s.name] = s

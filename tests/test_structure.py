@@ -44,6 +44,18 @@ def test_netsurfp_loader_splits_and_resolved_mask(tmp_path):
     assert (a.q8 == -1).all()
     assert a.codes().tolist() == [IGNORE, 9, 10]
     assert sets["test"].chains[0].q3.tolist() == [1, -1]
+    # what `evaluate structure --sets` loads: the validation set by name (for choosing
+    # ensemble members), the test set, and a one-line error for any other name
+    from genorrn.structure import load_evaluation_sets
+
+    (tmp_path / "netsurfp2").mkdir()
+    for name in ("sequences", "labels_q3", "resolved_mask"):
+        (tmp_path / f"{name}.fasta.gz").rename(tmp_path / "netsurfp2" / f"{name}.fasta.gz")
+    chosen = load_evaluation_sets(tmp_path, ["netsurfp2_validation", "netsurfp2_test"])
+    assert [c.id for c in chosen["netsurfp2_validation"].chains] == ["b"]
+    assert [c.id for c in chosen["netsurfp2_test"].chains] == ["c"]
+    with pytest.raises(InputError, match="unknown set 'netsurfp2_train'"):
+        load_evaluation_sets(tmp_path, ["netsurfp2_train"])
 
 
 def test_netsurfp_length_mismatch_is_an_error(tmp_path):

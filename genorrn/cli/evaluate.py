@@ -97,7 +97,9 @@ def add_structure_parser(sub) -> None:
     p.add_argument("--data-dir", default=STRUCTURE.data_dir,
                    help=f"the shared structure data folder (default: {STRUCTURE.data_dir})")
     p.add_argument("--sets", type=name_list, default=list(EVALUATION_SETS),
-                   help="sets to score, comma-separated (cb513,ts115,netsurfp2_test)")
+                   help="sets to score, comma-separated (cb513,ts115,netsurfp2_test); "
+                   "netsurfp2_validation scores the validation set, for choosing models and "
+                   "ensemble members without touching a test set")
     p.add_argument("--test-csv", action="append", default=[], metavar="CSV",
                    help="also score a CSV in the ps4-dataset layout (input, dssp3, dssp8, "
                    "disorder[, cb513_mask]); repeatable")
