@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import data_path, report  # noqa: E402
 from genorrn.metrics import score_chains, site_metrics  # noqa: E402
-from genorrn.pretrained import load_model, sha256  # noqa: E402
+from genorrn.pretrained import load_model  # noqa: E402
 
 SPLICE_SETS = {
     "athaliana_chr1_test": ("athaliana_chr1", "NC_003070.9:23000001-30427671"),
@@ -105,9 +105,9 @@ def main() -> None:
         sys.exit(f"{args.model}: no calibration in its card (genorrn models calibrate)")
     run = splice if model.task == "splice" else structure
     results = run(model, model.calibrator)
-    report(f"calibration_{Path(str(args.model)).stem}", {
+    report(f"calibration_{model.name}", {
         "model": str(model.path),
-        "model_sha256": sha256(model.path),
+        "model_sha256": model.weights_sha256,  # an ensemble: its members' fingerprint
         "method": model.card.calibration["method"],
         "temperatures": model.card.calibration.get("temperatures"),
         "fitted_on": model.card.calibration.get("fitted_on"),
