@@ -41,10 +41,19 @@ def parse_region(text: str) -> Region:
     return Region(match["chrom"], start - 1, end)
 
 
+def names_hint(names: list[str], shown: int = 5) -> str:
+    """``'a', 'b', 'c' … (12 in all)``: the first record names, for 'no record named' errors."""
+    names = list(names)
+    more = f" … ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(repr(n) for n in names[:shown]) + more
+
+
 def check_region(region: Region, lengths: dict[str, int], source: str) -> Region:
-    """Resolve an open end and fail clearly if the region is not inside the sequence."""
+    """Resolve an open end and fail clearly if the region is not inside the sequence (naming
+    the first records that exist)."""
     if region.chrom not in lengths:
-        raise InputError(f"{source}: region {region}: no record named {region.chrom!r}")
+        raise InputError(f"{source}: region {region}: no record named {region.chrom!r} "
+                         f"(records: {names_hint(lengths)})")  # fmt: skip
     length = lengths[region.chrom]
     region = region.clip(length)
     if region.end > length or region.start >= length:

@@ -20,6 +20,6 @@ def test_bad_region_strings(bad):
 def test_region_outside_sequence():
     with pytest.raises(InputError, match="outside the sequence 'chr1' \\(length 50\\)"):
         check_region(parse_region("chr1:40-60"), {"chr1": 50}, "g.fa")
-    with pytest.raises(InputError, match="no record named 'chr2'"):
+    with pytest.raises(InputError, match=r"no record named 'chr2' \(records: 'chr1'\)"):
         check_region(parse_region("chr2"), {"chr1": 50}, "g.fa")
     assert check_region(parse_region("chr1:41"), {"chr1": 50}, "g.fa") == Region("chr1", 40, 50)

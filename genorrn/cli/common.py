@@ -22,11 +22,6 @@ def name_list(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def int_list(text: str) -> list[int]:
-    """argparse type for ``64,64``."""
-    return [int(x) for x in text.split(",") if x]
-
-
 def int_range(low: int, high: int | None = None):
     """argparse type for an integer in ``[low, high]`` (no upper bound for ``None``), so that
     a bad number is refused when the command line is parsed."""
@@ -43,6 +38,54 @@ def int_range(low: int, high: int | None = None):
         return value
 
     return parse
+
+
+#: argparse types: an integer >= 1 / >= 0 (chunk sizes, counts / flanks, offsets, seeds)
+positive_int = int_range(1)
+non_negative_int = int_range(0)
+
+
+def positive_int_list(text: str) -> list[int]:
+    """argparse type for ``64,64``: one or more integers >= 1."""
+    import argparse
+
+    values = [positive_int(x) for x in text.split(",") if x.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected integers >= 1, e.g. 64,64")
+    return values
+
+
+def _finite(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number")
+    return value
+
+
+def probability(text: str) -> float:
+    """argparse type for a probability in [0, 1] (thresholds)."""
+    import argparse
+
+    value = _finite(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: must be between 0 and 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type for a finite number > 0 (learning rates, loss weights)."""
+    import argparse
+
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be > 0")
+    return value
 
 
 def dropout_rate(text: str) -> float:
@@ -133,7 +176,7 @@ def add_training_options(parser, task: str) -> None:
     r = recipe(task)
     a, t = r.architecture, r.training
     units = ",".join(str(u) for u in a["lstm_units"])
-    parser.add_argument("--units", type=int_list,
+    parser.add_argument("--units", type=positive_int_list,
                         help=f"LSTM units per BiLSTM layer, comma-separated ({units})")
     parser.add_argument("--conv-filters", type=int_range(0),
                         help=f"conv front-end filters, 0 = none ({a['conv_filters']})")
@@ -149,7 +192,7 @@ def add_training_options(parser, task: str) -> None:
     parser.add_argument("--batch-size", type=int_range(1), default=t["batch_size"],
                         help=f"{'windows' if task == 'splice' else 'chains'} per batch "
                         f"({t['batch_size']})")
-    parser.add_argument("--learning-rate", type=float, default=t["learning_rate"],
+    parser.add_argument("--learning-rate", type=positive_float, default=t["learning_rate"],
                         help=f"Adam learning rate ({t['learning_rate']:g})")
     parser.add_argument("--lr-schedule", choices=SCHEDULES, default=t["lr_schedule"],
                         help="learning rate per epoch: constant, cosine decay from "
@@ -159,7 +202,7 @@ def add_training_options(parser, task: str) -> None:
                         help=f"early-stopping patience in epochs ({t['patience']})")
     parser.add_argument("--steps-per-epoch", type=int_range(1),
                         help="batches per epoch (default: one pass)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 on GPU (ignored with a warning on CPU, where it is "
                         "slower)")

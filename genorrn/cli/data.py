@@ -8,7 +8,14 @@ import os
 import sys
 from pathlib import Path
 
-from genorrn.cli.common import add_chr_prefix_option, add_zoom_option, log_stderr, name_list
+from genorrn.cli.common import (
+    add_chr_prefix_option,
+    add_zoom_option,
+    log_stderr,
+    name_list,
+    non_negative_int,
+    positive_int,
+)
 from genorrn.data.structure_sets import METHODS, TRAINING_POOLS  # standard library only
 from genorrn.recipes import STRUCTURE
 
@@ -20,10 +27,11 @@ def add_parsers(sub) -> None:
         help="write the annotated splice sites of a genome as BED6",
         description="Write every annotated acceptor and donor (exon boundaries of transcripts "
         "with >= 2 exons, on the transcript strand) as BED6, and print intron-motif statistics "
-        "as JSON on stdout.",
+        "as JSON on stdout. Both inputs must be files, not pipes: the genome is read at every "
+        "intron through its .fai index (random access).",
     )
-    p.add_argument("genome", help="genome FASTA (plain, bgzip or gzip)")
-    p.add_argument("annotation", help="GTF or GFF3 (plain or gzip)")
+    p.add_argument("genome", help="genome FASTA file (plain, bgzip or gzip)")
+    p.add_argument("annotation", help="GTF or GFF3 file (plain or gzip)")
     p.add_argument("-o", "--output", required=True, help="output BED6 file")
     add_chr_prefix_option(p)
     p.set_defaults(func=sites)
@@ -34,11 +42,14 @@ def add_parsers(sub) -> None:
         description="Cut the gene bodies of both strands into windows with per-nucleotide labels "
         "(0 neither, 1 acceptor, 2 donor) and write OUTDIR/{train,validation,test}.npz plus "
         "OUTDIR/manifest.json. Splits are genomic regions; genes that span a split boundary are "
-        "excluded. Use --only-region to build one scatter part of a large genome.",
+        "excluded. Use --only-region to build one scatter part of a large genome. Both inputs "
+        "must be files, not pipes: the genome is read at every gene through its .fai index "
+        "(random access), and the manifest records both files' checksums.",
     )
-    p.add_argument("genome", help="genome FASTA (plain, bgzip or gzip)")
-    p.add_argument("annotation", help="GTF or GFF3 (plain or gzip)")
-    p.add_argument("-o", "--outdir", required=True, help="output folder (created if missing)")
+    p.add_argument("genome", help="genome FASTA file (plain, bgzip or gzip)")
+    p.add_argument("annotation", help="GTF or GFF3 file (plain or gzip)")
+    p.add_argument("-o", "--outdir", required=True,
+                   help="output folder (created if missing, only once the windows are built)")
     p.add_argument("--splits", default="athaliana-chr1",
                    help="split preset (default: athaliana-chr1, the fixed split of the data README)")
     for name in ("train", "validation", "test"):
@@ -46,10 +57,11 @@ def add_parsers(sub) -> None:
                        help=f"{name} region (1-based, repeatable); replaces the preset's {name} regions")
     p.add_argument("--only-region", action="append", metavar="CHROM:START-END",
                    help="keep only windows starting in this region (repeatable; for scattering)")
-    p.add_argument("--core", type=int, default=1500, help="labelled positions per window (1500)")
-    p.add_argument("--context", type=int, default=200,
+    p.add_argument("--core", type=positive_int, default=1500,
+                   help="labelled positions per window (1500)")
+    p.add_argument("--context", type=non_negative_int, default=200,
                    help="unlabelled sequence context on each side of a window (200)")
-    p.add_argument("--offset", type=int, default=0,
+    p.add_argument("--offset", type=non_negative_int, default=0,
                    help="start each gene body's tiling this many positions earlier, 0 <= OFFSET "
                         "< CORE (0); a second shard set with --offset CORE/2 is training-set "
                         "augmentation: 'train splice' takes both folders")
@@ -112,23 +124,22 @@ def sites(args) -> int:
 def splice(args) -> int:
     from pathlib import Path
 
-    from genorrn.data.splice import check_offset, collect_windows, split_regions, write_shard
-    from genorrn.io.outputs import atomic_output, check_output_path
+    from genorrn.data.splice import check_offset, collect_windows, split_regions, write_shards
+    from genorrn.errors import InputError, OutputError
+    from genorrn.io.outputs import check_output_path
     from genorrn.pretrained import sha256
     from genorrn.regions import parse_region
 
     check_offset(args.offset, args.core)  # before anything is read
     outdir = Path(args.outdir)
-    if not outdir.exists():
-        check_output_path(outdir)  # parent must exist and be writable
-        outdir.mkdir()
-    check_output_path(outdir / "manifest.json")
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a folder (-o is the output folder)")
+    # a missing folder is made only once there is something to write (a failed run leaves none)
+    check_output_path(outdir / "manifest.json" if outdir.is_dir() else outdir)
     from genorrn.io import load_genome_and_annotation
 
     genome, annotation = load_genome_and_annotation(args.genome, args.annotation, args.chr_prefix)
     if not annotation.multi_exon_transcripts():
-        from genorrn.errors import InputError
-
         raise InputError(f"{args.annotation}: no multi-exon transcripts: there are no splice sites")
     splits = split_regions(
         args.splits,
@@ -144,20 +155,15 @@ def splice(args) -> int:
     }  # fmt: skip
     summaries = [json.loads(str(arrays["summary"])) for arrays in shards.values()]
     if not any(s["windows"] for s in summaries):
-        from genorrn.errors import InputError
-
         where = ", ".join(args.only_region) if args.only_region else "any split region"
         raise InputError(f"{args.annotation}: no gene bodies in {where}: nothing to write")
-    for name, arrays in shards.items():
-        write_shard(outdir / f"{name}.npz", arrays)
     manifest = {
         "genome": {"path": str(args.genome), "sha256": sha256(args.genome)},
         "annotation": {"path": str(args.annotation), "sha256": sha256(args.annotation)},
         "only_regions": args.only_region,
         "splits": summaries,
     }
-    with atomic_output(outdir / "manifest.json") as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2))
+    write_shards(outdir, shards, manifest)
     json.dump(manifest, sys.stdout, indent=2)
     print()
     return 0
@@ -201,12 +207,12 @@ def add_structure_parsers(sub) -> None:
     p.add_argument("--homology", choices=METHODS, default="mmseqs",
                    help="mmseqs (shared 30-mers + MMseqs2, the default) or kmer (shared 30-mers "
                    "only: quick runs and tests, not for a shipped model)")
-    p.add_argument("--max-chains", type=int,
+    p.add_argument("--max-chains", type=positive_int,
                    help="only the first N chains of each pool and of validation (quick runs; "
                    "train structure must then use the same --max-chains)")
     p.add_argument("--cache-dir", default="runs/homology",
                    help="MMseqs2 result cache folder (default: runs/homology)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="MMseqs2 threads (default: all CPUs)")
     p.set_defaults(func=homology_filter_cmd)
 
@@ -225,8 +231,9 @@ def add_structure_parsers(sub) -> None:
     p.add_argument("--format", choices=["csv", "ss2", "horiz"], default="csv",
                    help="format of the shard outputs (default: csv)")
     p.add_argument("--fasta", metavar="INPUT",
-                   help="the FASTA that was predicted: check that the shard outputs hold exactly "
-                   "its records, none missing, repeated or out of order (recommended)")
+                   help="the FASTA that was predicted (a file, - or a pipe; read once): check "
+                   "that the shard outputs hold exactly its records, none missing, repeated or "
+                   "out of order (recommended)")
     p.set_defaults(func=merge_structure_cmd)
 
 

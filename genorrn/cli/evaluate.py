@@ -12,7 +12,9 @@ from genorrn.cli.common import (
     add_model_option,
     add_streaming_options,
     name_list,
+    positive_int,
     predictor_of,
+    probability,
 )
 from genorrn.data.structure_sets import EVALUATION_SETS  # standard library only
 from genorrn.recipes import STRUCTURE
@@ -32,7 +34,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--region", action="append", metavar="CHROM:START-END",
                    help="region to evaluate (1-based, repeatable; default: every record)")
     p.add_argument("-o", "--output", help="write the metrics JSON here (also printed)")
-    p.add_argument("--threshold", type=float, default=0.5,
+    p.add_argument("--threshold", type=probability, default=0.5,
                    help="also report precision/recall of the sites called at this probability, "
                    "as 'predict splice --threshold' calls them (0.5)")
     add_chr_prefix_option(p)
@@ -51,10 +53,6 @@ def evaluate_splice(args) -> int:
 
     if args.output:
         check_output_path(args.output)
-    if not 0.0 <= args.threshold <= 1.0:
-        from genorrn.errors import InputError
-
-        raise InputError(f"--threshold {args.threshold}: must be between 0 and 1")
     from genorrn.io import load_genome_and_annotation
 
     genome, annotation = load_genome_and_annotation(args.genome, args.annotation, args.chr_prefix)
@@ -103,7 +101,8 @@ def add_structure_parser(sub) -> None:
     p.add_argument("--test-csv", action="append", default=[], metavar="CSV",
                    help="also score a CSV in the ps4-dataset layout (input, dssp3, dssp8, "
                    "disorder[, cb513_mask]); repeatable")
-    p.add_argument("--max-chains", type=int, help="score only the first N chains of each set")
+    p.add_argument("--max-chains", type=positive_int,
+                   help="score only the first N chains of each set")
     p.add_argument("-o", "--output", metavar="JSON", help="also write the full report here")
     add_streaming_options(p, "structure")
     p.set_defaults(func=evaluate_structure)

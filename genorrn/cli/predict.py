@@ -15,6 +15,7 @@ from genorrn.cli.common import (
     int_range,
     parse_shard,
     predictor_of,
+    probability,
     shard_bounds,
 )
 
@@ -27,9 +28,13 @@ def add_parsers(sub) -> None:
         "write PREFIX.{acceptor,donor}.{plus,minus}.bw (or .bedgraph) in chromosome "
         "coordinates, and PREFIX.sites.bed (BED6: sites with probability >= --threshold, "
         "score = 1000 x probability). Long sequences are streamed in chunks with carried "
-        "LSTM states, so memory stays flat.",
+        "LSTM states, so memory stays flat. INPUT may be a pipe or - (standard input) without "
+        "--region: it is read once and copied, decompressed, to a temporary file in $TMPDIR "
+        "that is indexed there; --region needs a FASTA file (only the regions are read, "
+        "through the file's .fai index: random access).",
     )
-    p.add_argument("input", help="DNA FASTA (plain, bgzip or gzip)")
+    p.add_argument("input", help="DNA FASTA (plain, bgzip or gzip); without --region also - "
+                   "or a pipe (read once)")
     p.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output prefix")
     add_model_option(p, "splice")
     p.add_argument("--region", action="append", metavar="CHROM:START-END",
@@ -37,8 +42,8 @@ def add_parsers(sub) -> None:
                    "every record)")
     p.add_argument("--format", choices=["bigwig", "bedgraph"], default="bigwig",
                    help="per-base score format (default: bigwig)")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="probability for a site to be written to PREFIX.sites.bed (0.5)")
+    p.add_argument("--threshold", type=probability, default=0.5,
+                   help="probability for a site to be written to PREFIX.sites.bed, 0-1 (0.5)")
     add_zoom_option(p)
     add_streaming_options(p, "splice")
     p.set_defaults(func=predict_splice)
@@ -47,20 +52,23 @@ def add_parsers(sub) -> None:
 
 
 def predict_splice(args) -> int:
-    from genorrn.errors import InputError
     from genorrn.io.fasta import Genome
     from genorrn.io.outputs import check_output_path
     from genorrn.predict import resolve_regions
     from genorrn.pretrained import load_model
-    from genorrn.regions import parse_region
+    from genorrn.regions import check_region, parse_region
     from genorrn.splice import output_paths, predict_to_files
 
-    if not 0.0 <= args.threshold <= 1.0:
-        raise InputError(f"--threshold {args.threshold}: must be between 0 and 1")
-    for path in output_paths(args.output, args.format).values():
+    outputs = list(output_paths(args.output, args.format).values())
+    for path in outputs:
         check_output_path(path)
-    genome = Genome(args.input)
-    regions = resolve_regions(genome, [parse_region(r) for r in args.region or []])
+    asked = [parse_region(r) for r in args.region or []]
+    genome = Genome(args.input, stream=not asked,
+                    why="--region reads parts of the FASTA through its .fai index (random "
+                    "access): give a FASTA file, or leave out --region to read a pipe")  # fmt: skip
+    for region in asked:
+        check_region(region, genome.lengths, genome.name)
+    regions = resolve_regions(genome, asked)
     model = load_model(args.model, task="splice")
     predictor = predictor_of(model, args)
     total = 2 * sum(r.end - r.start for r in regions)
@@ -70,6 +78,8 @@ def predict_splice(args) -> int:
                                    zoom_levels=args.zoom_levels)  # fmt: skip
     summary["nt_per_s"] = round(bar.rate)
     print(json.dumps(summary), file=sys.stderr)
+    print(f"genorrn: predicted {summary['positions']} positions ({len(regions)} region(s), both "
+          f"strands) -> {', '.join(str(p) for p in outputs)}", file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -87,16 +97,21 @@ def add_variants_parser(sub) -> None:
         "that cannot be scored (no ALT, symbolic or '*' ALT, ALT not A/C/G/T, REF not matching the "
         "genome, contig not in the FASTA, outside every gene with -A) are written unchanged "
         "and counted in the summary on stderr. The VCF may be unsorted, plain or gzip/bgzip, "
-        "or '-' (standard input, read once); the genome must be an indexable FASTA file.",
+        "- (standard input) or a pipe such as <(bcftools view …), read once (not with "
+        "--shard, which counts the records first). The genome (-R) must be a FASTA file: it "
+        "is read around every variant through its .fai index (random access). The "
+        "annotation (-A) must be a file: its name is recorded in the output header.",
     )
-    p.add_argument("input", metavar="INPUT.vcf[.gz]", help="VCF to score, or - for standard input")
+    p.add_argument("input", metavar="INPUT.vcf[.gz]",
+                   help="VCF to score; - or a pipe (read once) unless --shard")
     p.add_argument("-R", "--reference", required=True, metavar="GENOME.fa",
-                   help="genome FASTA (plain or bgzip; lowercase accepted)")
+                   help="genome FASTA file (plain or bgzip; lowercase accepted; not a pipe: "
+                   "random access)")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.vcf[.gz]",
                    help="output VCF: .vcf.gz is bgzipped with a tabix index, - writes to "
                    "standard output")
     p.add_argument("-A", "--annotation", metavar="GTF|GFF3",
-                   help="genes and strands from this annotation (plain or gzip); without it "
+                   help="genes and strands from this annotation file (plain or gzip); without it "
                    "both strands are scored and SYMBOL is .:+ or .:-")
     p.add_argument("-D", "--distance", type=int_range(0, MAX_DISTANCE), default=DEFAULT_DISTANCE, metavar="N",
                    help=f"largest gain/loss sought within N positions of the variant "
@@ -132,9 +147,13 @@ def add_variants_parser(sub) -> None:
 
 
 def predict_variants(args) -> int:
+    from genorrn.io.streams import refuse_stream
     from genorrn.vcf_scoring import score_vcf
 
     shard = parse_shard(args.shard) if args.shard else None
+    if shard:
+        refuse_stream(args.input, "VCF", "--shard reads it twice (it counts the records "
+                      "first)")  # fmt: skip
     summary = score_vcf(
         args.input, args.reference, args.output, model=args.model, annotation=args.annotation,
         distance=args.distance, mask=args.mask, chr_prefix=args.chr_prefix,
@@ -156,9 +175,12 @@ def add_structure_parser(sub) -> None:
         "the input has several records (or OUT is an existing folder). Protein policy: "
         "lowercase = uppercase; B/Z/J as halves of two residues; U, O, X and '*' on the X "
         "channel; one trailing '*' (stop) removed; digits, '-', spaces, an empty record, "
-        "duplicate IDs or a DNA FASTA are errors. Residue numbers are the input's.",
+        "duplicate IDs or a DNA FASTA are errors. Residue numbers are the input's. "
+        "INPUT may be - (standard input) or a pipe such as <(zcat x.faa.gz): it is read once "
+        "and copied, decompressed, to a temporary file in $TMPDIR (every record is checked "
+        "before anything is written).",
     )
-    p.add_argument("input", help="protein FASTA (plain or gzip)")
+    p.add_argument("input", help="protein FASTA (plain or gzip), - or a pipe (read once)")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (csv; ss2/horiz for one record) or folder (ss2/horiz)")
     p.add_argument("--format", choices=["csv", "ss2", "horiz"], default="csv",
@@ -176,19 +198,32 @@ def add_structure_parser(sub) -> None:
     p.set_defaults(func=predict_structure)
 
 
-def _count_and_check(path) -> tuple[list[int], list[str]]:
+def _count_and_check(path, name: str) -> tuple[list[int], list[str]]:
     """Validate the whole FASTA before predicting (errors before any output); return the
     length and the ID of every record."""
     from genorrn.data.proteins import read_proteins
 
     lengths, ids = [], []
-    for rid, seq in read_proteins(path):
+    for rid, seq in read_proteins(path, name):
         lengths.append(len(seq))
         ids.append(rid)
     return lengths, ids
 
 
 def predict_structure(args) -> int:
+    """A pipe or - is read once into a temporary file, which the two passes then read."""
+    from genorrn.io.streams import display_name, is_stream, spool
+
+    if not is_stream(args.input):
+        return _predict_structure(args, args.input, display_name(args.input))
+    copy = spool(args.input, suffix=".faa")
+    try:
+        return _predict_structure(args, copy, display_name(args.input))
+    finally:
+        copy.unlink()
+
+
+def _predict_structure(args, source, name: str) -> int:
     from itertools import islice
 
     from tqdm import tqdm
@@ -208,7 +243,7 @@ def predict_structure(args) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     if shard and args.plot:
         raise InputError("--plot cannot be combined with --shard (use 'genorrn plot structure')")
-    lengths, ids = _count_and_check(args.input)
+    lengths, ids = _count_and_check(source, name)
     count = len(lengths)
     # the K-th of N contiguous blocks of records (about equal residues); file or folder as for
     # the whole input, so that 'genorrn data merge-structure' of shards 1..N gives exactly the
@@ -222,20 +257,20 @@ def predict_structure(args) -> int:
     else:
         check_output_path(out)
     if args.plot and args.plot_id and args.plot_id not in ids:
-        raise InputError(f"{args.input}: --plot-id {args.plot_id!r}: no such record")
+        raise InputError(f"{name}: --plot-id {args.plot_id!r}: no such record")
     plot_id = (args.plot_id or ids[0]) if args.plot else None
 
     model = load_model(args.model, task="structure")
     predictor = predictor_of(model, args)
     bar = tqdm(total=end - start, unit="protein", desc="predict structure", file=sys.stderr,
                disable=None if end - start > 1 else True, smoothing=0.1)  # fmt: skip
-    records = islice(read_proteins(args.input), start, end)
+    records = islice(read_proteins(source, name), start, end)
     results = in_background(predict_sequences(predictor, records, progress=bar.update))
     if args.format != "csv" and not folder and start == end:  # an empty shard of one record
         with atomic_output(out) as tmp:
             Path(tmp).write_text("")
     try:
-        plotted = write_predictions(results, out, args.format, folder, args.input, keep=plot_id)
+        plotted = write_predictions(results, out, args.format, folder, name, keep=plot_id)
     finally:
         bar.close()
     if plotted is not None:

@@ -11,6 +11,7 @@ from genorrn.cli.common import (
     int_range,
     log_stderr,
     name_list,
+    positive_float,
     train_config,
 )
 from genorrn.data.structure_sets import METHODS, TRAINING_POOLS  # standard library only
@@ -29,7 +30,7 @@ def add_parsers(sub) -> None:
     p.add_argument("shards", nargs="+", help="shard folder(s) written by 'genorrn data splice'")
     p.add_argument("-o", "--outdir", required=True, help="output folder")
     add_training_options(p, "splice")
-    p.add_argument("--site-weight", type=float, default=SPLICE.training["site_weight"],
+    p.add_argument("--site-weight", type=positive_float, default=SPLICE.training["site_weight"],
                    help="loss weight of acceptor/donor positions vs 'neither' "
                    f"({SPLICE.training['site_weight']:g})")
     p.add_argument("--max-windows", type=int_range(1),

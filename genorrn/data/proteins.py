@@ -40,15 +40,18 @@ def clean_protein(rid: str, seq: str, path: str | os.PathLike) -> str:
     return seq
 
 
-def _fasta_records(path: Path):
-    """``(id, sequence)`` of a FASTA file, line by line. Unlike Biopython's parser, a space or
-    tab inside a sequence line is kept (and then rejected by :func:`clean_protein`), so no
-    character is silently dropped; trailing whitespace at a line end is ignored."""
+def _fasta_records(source: Path, name: str | None = None):
+    """``(id, sequence)`` of a FASTA file (or a pipe, read once), line by line. Unlike
+    Biopython's parser, a space or tab inside a sequence line is kept (and then rejected by
+    :func:`clean_protein`), so no character is silently dropped; trailing whitespace at a line
+    end is ignored. Messages name the input ``name`` (default: ``path``)."""
     from genorrn.io.fasta import open_text
+    from genorrn.io.streams import READ_ERRORS
 
+    path = name or source
     seen: set[str] = set()
     rid, parts = None, []
-    with open_text(path) as handle:
+    with open_text(source) as handle:
         try:
             for number, line in enumerate(handle, start=1):
                 line = line.rstrip()
@@ -70,18 +73,25 @@ def _fasta_records(path: Path):
                         )
                 else:
                     parts.append(line)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot read compressed file ({exc})") from None
+        except READ_ERRORS as exc:
+            raise InputError(f"{path}: cannot read the compressed file ({exc}): is it "
+                             "truncated?") from None  # fmt: skip
     if rid is None:
         raise InputError(f"{path}: FASTA file has no records")
     yield rid, "".join(parts)
 
 
-def read_proteins(path: str | os.PathLike):
-    """Stream ``(id, sequence)`` of a protein FASTA (plain or gzip) after :func:`clean_protein`.
+def read_proteins(path: str | os.PathLike, name: str | None = None):
+    """Stream ``(id, sequence)`` of a protein FASTA (plain or gzip; a file, a pipe or ``-``,
+    read once) after :func:`clean_protein`; messages name the input ``name`` (default: the
+    path; ``standard input`` for ``-``), e.g. the pipe a temporary copy was made from.
 
     Duplicate IDs, empty records, a missing/empty/non-FASTA file are one-line errors.
     """
-    path = check_readable(path, "FASTA file")
-    for rid, seq in _fasta_records(path):
-        yield rid, clean_protein(rid, seq, path)
+    from genorrn.io.streams import display_name, is_stream
+
+    name = name or display_name(path)
+    if not is_stream(path):
+        path = check_readable(path, "FASTA file")
+    for rid, seq in _fasta_records(path, name):
+        yield rid, clean_protein(rid, seq, name)

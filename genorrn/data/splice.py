@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from genorrn.alphabets import reverse_complement
-from genorrn.errors import InputError
+from genorrn.errors import InputError, OutputError, exception_line
 from genorrn.io.annotation import Annotation
 from genorrn.io.fasta import Genome
-from genorrn.io.outputs import atomic_output
+from genorrn.io.outputs import atomic_output, atomic_outputs, check_output_path
 from genorrn.regions import Region, check_region, parse_region
 
 ACCEPTOR, DONOR = 1, 2
@@ -208,6 +208,33 @@ def write_shard(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
             np.savez_compressed(handle, **arrays)
 
 
+def write_shards(outdir: str | os.PathLike, shards: dict[str, dict[str, np.ndarray]],
+                 manifest: dict) -> None:  # fmt: skip
+    """Write ``OUTDIR/NAME.npz`` for every shard and ``OUTDIR/manifest.json`` together: each
+    under a temporary name, all renamed only once every one is complete. A missing ``outdir``
+    is made here and removed again if writing fails, so a failed run leaves nothing."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a folder (-o is the output folder)")
+    made = not outdir.exists()
+    check_output_path(outdir / "manifest.json" if not made else outdir)
+    outdir.mkdir(exist_ok=True)
+    names = list(shards)
+    try:
+        with atomic_outputs([outdir / f"{n}.npz" for n in names] + [outdir / "manifest.json"]
+                            ) as tmps:  # fmt: skip
+            for tmp, name in zip(tmps, names):
+                with open(tmp, "wb") as handle:
+                    np.savez_compressed(handle, **shards[name])
+            tmps[-1].write_text(json.dumps(manifest, indent=2))
+    except BaseException:
+        if made:
+            import shutil
+
+            shutil.rmtree(outdir, ignore_errors=True)
+        raise
+
+
 def load_shards(paths: list[str | os.PathLike]) -> dict[str, np.ndarray]:
     """Concatenate the arrays of several shards (clear errors for missing/corrupt files)."""
     parts: dict[str, list[np.ndarray]] = {"seq": [], "label": [], "weight": []}
@@ -219,8 +246,10 @@ def load_shards(paths: list[str | os.PathLike]) -> dict[str, np.ndarray]:
             with np.load(path) as data:
                 for key in parts:
                     parts[key].append(data[key])
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(f"{path}: not a genorrn splice shard ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - any failure to read a user's file (truncated
+            # zip: BadZipFile, zlib.error, EOFError; corrupt array header: ValueError, …)
+            raise InputError(f"{path}: not a genorrn splice shard, or a truncated one "
+                             f"({exception_line(exc)})") from None  # fmt: skip
     if not parts["seq"]:
         raise InputError("no shards given")
     widths = {a.shape[1] for a in parts["seq"]}

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from urllib.parse import unquote
 
 from genorrn.errors import InputError
 from genorrn.io.fasta import check_readable, open_text
+from genorrn.io.streams import READ_ERRORS, refuse_stream
 
 
 @dataclass(frozen=True)
@@ -143,22 +146,40 @@ def prefix_fix(names, available) -> str | None:
     return None
 
 
-def detect_format(path: str | os.PathLike) -> str:
-    """``"gtf"`` or ``"gff3"`` from the file name, else from the attribute column's style."""
-    name = str(path).lower().removesuffix(".gz")
+def _format_of_name(name: str) -> str | None:
+    name = name.lower().removesuffix(".gz")
     if name.endswith(".gtf"):
         return "gtf"
     if name.endswith((".gff3", ".gff")):
         return "gff3"
-    with open_text(path) as handle:
-        for line in handle:
-            if line.startswith("##gff-version 3"):
-                return "gff3"
-            if line.startswith("#") or not line.strip():
-                continue
-            attrs = line.rstrip("\n").split("\t")[-1]
-            return "gff3" if "=" in attrs.split(";")[0] else "gtf"
-    return "gtf"
+    return None
+
+
+def _format_of_lines(handle) -> tuple[str, Iterator[str]]:
+    """``("gtf"|"gff3", the lines read so far followed by the rest)``: the attribute column's
+    style decides (a pipe is read once, so the lines looked at are kept)."""
+    seen: list[str] = []
+    fmt = "gtf"
+    for line in handle:
+        seen.append(line)
+        if line.startswith("##gff-version 3"):
+            fmt = "gff3"
+            break
+        if line.startswith("#") or not line.strip():
+            continue
+        attrs = line.rstrip("\n").split("\t")[-1]
+        fmt = "gff3" if "=" in attrs.split(";")[0] else "gtf"
+        break
+    return fmt, chain(seen, handle)
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """``"gtf"`` or ``"gff3"`` from the file name, else from the attribute column's style."""
+    fmt = _format_of_name(str(path))
+    if fmt is None:
+        with open_text(path) as handle:
+            fmt, _ = _format_of_lines(handle)
+    return fmt
 
 
 def _gtf_attributes(text: str) -> dict[str, str]:
@@ -205,15 +226,29 @@ def _gff3_gene_of(feature_id: str, features: dict[str, tuple[str, dict[str, str]
 
 
 def read_annotation(path: str | os.PathLike, fmt: str | None = None) -> Annotation:
-    """Parse a GTF or GFF3 file (plain or gzip) into genes and transcripts.
+    """Parse a GTF or GFF3 file (plain or gzip) into genes and transcripts, reading it once.
 
-    Raises :class:`InputError` for a missing/empty file, malformed lines (with the line number),
-    and a file without any exon line.
+    Raises :class:`InputError` for a missing/empty file, a pipe or ``-`` (commands record the
+    annotation's checksum or name, which need the file), a truncated compressed file, malformed
+    lines (with the line number), and a file without any exon line.
     """
+    refuse_stream(path, "annotation", "give a GTF or GFF3 file (plain or gzip); commands "
+                  "record its name and checksum, which a pipe does not have")  # fmt: skip
     path = check_readable(path, "annotation file")
-    fmt = fmt or detect_format(path)
-    if fmt not in ("gtf", "gff3"):
+    if fmt not in (None, "gtf", "gff3"):
         raise InputError(f"{path}: unknown annotation format {fmt!r} (expected gtf or gff3)")
+    try:
+        with open_text(path) as handle:
+            return _parse(handle, path, fmt or _format_of_name(str(path)))
+    except READ_ERRORS as exc:
+        raise InputError(f"{path}: cannot read the compressed file ({exc}): is it truncated?"
+                         ) from None  # fmt: skip
+
+
+def _parse(handle, path: Path, fmt: str | None) -> Annotation:
+    lines: Iterator[str] = handle
+    if fmt is None:
+        fmt, lines = _format_of_lines(handle)
     exons: dict[str, list[tuple[int, int]]] = defaultdict(list)
     tx_info: dict[str, tuple[str, str, str]] = {}  # key -> chrom, strand, gene key
     tx_name: dict[str, str] = {}  # key -> transcript id reported
@@ -223,55 +258,54 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None) -> Annotati
     gff_features: dict[str, tuple[str, dict[str, str]]] = {}  # ID -> type, attrs (GFF3)
     gff_exon_parents: list[tuple[str, str, str, int, int]] = []
     n_exon_lines = 0
-    with open_text(path) as handle:
-        for lineno, line in enumerate(handle, 1):
-            if line.startswith("#") or not line.strip():
-                continue
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) != 9:
-                raise InputError(
-                    f"{path}: line {lineno}: expected 9 tab-separated columns, found {len(cols)}"
-                    f" (not a {fmt.upper()} file?)"
-                )
-            chrom, _, ftype, start_s, end_s, _, strand, _, attr_text = cols
-            try:
-                start, end = int(start_s) - 1, int(end_s)
-            except ValueError:
-                raise InputError(f"{path}: line {lineno}: start/end are not integers") from None
-            if start < 0 or end <= start:
-                raise InputError(f"{path}: line {lineno}: invalid interval {start_s}-{end_s}")
-            if ftype == "exon" and strand not in "+-":
-                raise InputError(f"{path}: line {lineno}: exon without a strand ({strand!r})")
-            if fmt == "gtf":
-                attrs = _gtf_attributes(attr_text)
-                gene_id = attrs.get("gene_id", "")
-                if gene_id and (attrs.get("gene_name") or attrs.get("gene")):
-                    gene_name.setdefault(gene_id, attrs.get("gene_name") or attrs["gene"])
-                if ftype == "gene" and gene_id:
-                    gene_extent[gene_id] = (chrom, strand, start, end)
-                elif ftype in ("transcript", "exon") and attrs.get("transcript_id"):
-                    key = attrs["transcript_id"]
-                    tx_info.setdefault(key, (chrom, strand, gene_id or key))
-                    tx_name[key] = key
-                    if ftype == "transcript":
-                        tx_biotype[key] = attrs.get("transcript_biotype", attrs.get("gbkey", ""))
-                    else:
-                        n_exon_lines += 1
-                        exons[key].append((start, end))
-            else:
-                attrs = {k: unquote(v) for k, v in _gff3_attributes(attr_text).items()}
-                fid = attrs.get("ID")
-                if fid:
-                    gff_features[fid] = (ftype, attrs)
-                    if ftype in _GENE_TYPES:
-                        gene_extent[_strip_ncbi(fid, "gene-")] = (chrom, strand, start, end)
-                        if attrs.get("Name") or attrs.get("gene"):
-                            gene_name[_strip_ncbi(fid, "gene-")] = attrs.get("Name") or attrs["gene"]
-                if ftype == "exon":
+    for lineno, line in enumerate(lines, 1):
+        if line.startswith("#") or not line.strip():
+            continue
+        cols = line.rstrip("\n").split("\t")
+        if len(cols) != 9:
+            raise InputError(
+                f"{path}: line {lineno}: expected 9 tab-separated columns, found {len(cols)}"
+                f" (not a {fmt.upper()} file?)"
+            )
+        chrom, _, ftype, start_s, end_s, _, strand, _, attr_text = cols
+        try:
+            start, end = int(start_s) - 1, int(end_s)
+        except ValueError:
+            raise InputError(f"{path}: line {lineno}: start/end are not integers") from None
+        if start < 0 or end <= start:
+            raise InputError(f"{path}: line {lineno}: invalid interval {start_s}-{end_s}")
+        if ftype == "exon" and strand not in "+-":
+            raise InputError(f"{path}: line {lineno}: exon without a strand ({strand!r})")
+        if fmt == "gtf":
+            attrs = _gtf_attributes(attr_text)
+            gene_id = attrs.get("gene_id", "")
+            if gene_id and (attrs.get("gene_name") or attrs.get("gene")):
+                gene_name.setdefault(gene_id, attrs.get("gene_name") or attrs["gene"])
+            if ftype == "gene" and gene_id:
+                gene_extent[gene_id] = (chrom, strand, start, end)
+            elif ftype in ("transcript", "exon") and attrs.get("transcript_id"):
+                key = attrs["transcript_id"]
+                tx_info.setdefault(key, (chrom, strand, gene_id or key))
+                tx_name[key] = key
+                if ftype == "transcript":
+                    tx_biotype[key] = attrs.get("transcript_biotype", attrs.get("gbkey", ""))
+                else:
                     n_exon_lines += 1
-                    for parent in attrs.get("Parent", "").split(","):
-                        if parent:
-                            gff_exon_parents.append((parent, chrom, strand, start, end))
+                    exons[key].append((start, end))
+        else:
+            attrs = {k: unquote(v) for k, v in _gff3_attributes(attr_text).items()}
+            fid = attrs.get("ID")
+            if fid:
+                gff_features[fid] = (ftype, attrs)
+                if ftype in _GENE_TYPES:
+                    gene_extent[_strip_ncbi(fid, "gene-")] = (chrom, strand, start, end)
+                    if attrs.get("Name") or attrs.get("gene"):
+                        gene_name[_strip_ncbi(fid, "gene-")] = attrs.get("Name") or attrs["gene"]
+            if ftype == "exon":
+                n_exon_lines += 1
+                for parent in attrs.get("Parent", "").split(","):
+                    if parent:
+                        gff_exon_parents.append((parent, chrom, strand, start, end))
     if fmt == "gff3":
         for parent, chrom, strand, start, end in gff_exon_parents:
             ptype, pattrs = gff_features.get(parent, ("", {}))

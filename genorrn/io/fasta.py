@@ -1,13 +1,15 @@
 """FASTA input: indexed random access for genomes, streaming iteration for protein sets.
 
 * :class:`Genome` gives ``fetch(chrom, start, end, strand)`` in 0-based half-open coordinates
-  through :class:`pysam.FastaFile` (plain or bgzip-compressed files). The ``.fai``/``.gzi``
-  index is created beside the FASTA when that folder is writable, otherwise in a per-user cache
-  folder (``$GENORRN_CACHE`` or ``~/.cache/genorrn/faidx``). ``$GENORRN_INDEX_DIR``, when set,
-  is the folder for every new index (never beside the FASTA; the test suite sets it so that it
-  never writes into the reference data). Plain gzip (not bgzip) files cannot be indexed; they
-  are streamed once into memory, record by record, with a hint to ``bgzip``.
-* :func:`iter_fasta` streams the records of a multi-record FASTA (plain, gzip or bgzip).
+  through :class:`pysam.FastaFile` (plain or bgzip-compressed files). Its ``.fai``/``.gzi``
+  index is checked against the FASTA, or built, by :mod:`genorrn.io.faidx` (beside the FASTA,
+  in a per-user cache folder, or in ``$GENORRN_INDEX_DIR``). Plain gzip (not bgzip) files
+  cannot be indexed; they are streamed once into memory, record by record, with a hint to
+  ``bgzip``. A pipe or ``-`` is refused unless ``Genome(path, stream=True)``: then it is
+  copied once, decompressed, to a temporary file that is indexed (see
+  :mod:`genorrn.io.streams`).
+* :func:`iter_fasta` streams the records of a multi-record FASTA (plain, gzip or bgzip; a file,
+  a pipe or ``-``), reading it once.
 
 Every problem is raised as :class:`~genorrn.errors.InputError` naming the file and record.
 """
@@ -15,20 +17,27 @@ Every problem is raised as :class:`~genorrn.errors.InputError` naming the file a
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
+import shutil
 import sys
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from genorrn.alphabets import invalid_dna_position, reverse_complement
 from genorrn.errors import InputError
-from genorrn.io.outputs import is_writable_dir
+from genorrn.io.faidx import BGZF_EOF, ensure_index
+from genorrn.io.streams import READ_ERRORS, display_name, is_stream, open_stream, spool
+from genorrn.regions import names_hint
 
 _GZIP_MAGIC = b"\x1f\x8b"
+#: why a genome must be a file unless a command says otherwise
+RANDOM_ACCESS = ("its sequence is read at many places (random access through a .fai index); "
+                 "give a plain or bgzip FASTA file")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,10 @@ def compression(path: str | os.PathLike) -> str:
 
 
 def open_text(path: str | os.PathLike):
-    """Open a plain or gzip/bgzip-compressed text file for reading."""
+    """Open a plain or gzip/bgzip-compressed text file, a pipe or ``-`` for reading (use it
+    in a ``with`` statement)."""
+    if is_stream(path):
+        return open_stream(path)
     path = Path(path)
     if compression(path) == "none":
         return open(path, encoding="ascii", errors="replace")
@@ -74,75 +86,67 @@ def check_readable(path: str | os.PathLike, what: str = "file") -> Path:
     return path
 
 
-def _first_content_line(path: Path) -> str:
+def check_bgzip_complete(path: Path, name: str | None = None) -> None:
+    """A bgzip file ends with the BGZF end-of-file block; without it the file is truncated (an
+    interrupted download or copy), and reading would stop early or fail."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - len(BGZF_EOF)))
+        tail = handle.read()
+    if tail != BGZF_EOF:
+        raise InputError(f"{name or path}: truncated bgzip file (it does not end with the BGZF "
+                         "end-of-file block): download or copy it again, or recompress it with "
+                         "bgzip")  # fmt: skip
+
+
+def _fasta_lines(handle, name: str) -> Iterator[str]:
+    """The lines of a FASTA from its first header on; one-line errors for an empty input or
+    text before the first header. Reads only what it returns (a pipe is read once)."""
+    for line in handle:
+        if line.strip():
+            if not line.startswith(">"):
+                shown = line.strip()[:40]
+                raise InputError(f"{name}: not a FASTA file (first line {shown!r} does not start "
+                                 "with '>')")  # fmt: skip
+            return chain([line], handle)
+    raise InputError(f"{name}: FASTA file has no records (empty after decompression)")
+
+
+def _check_fasta_start(path: Path, name: str) -> None:
     try:
         with open_text(path) as handle:
-            for line in handle:
-                if line.strip():
-                    return line
-    except (OSError, EOFError) as exc:  # truncated or corrupt gzip
-        raise InputError(f"{path}: cannot read compressed file ({exc})") from None
-    return ""
-
-
-def _check_fasta_start(path: Path) -> None:
-    first = _first_content_line(path)
-    if not first:
-        raise InputError(f"{path}: FASTA file has no records (empty after decompression)")
-    if not first.startswith(">"):
-        shown = first.strip()[:40]
-        raise InputError(f"{path}: not a FASTA file (first line {shown!r} does not start with '>')")
+            _fasta_lines(handle, name)
+    except READ_ERRORS as exc:
+        raise InputError(f"{name}: cannot read the compressed file ({exc}): is it truncated?"
+                         ) from None  # fmt: skip
 
 
 def iter_fasta(path: str | os.PathLike, *, allow_empty: bool = False) -> Iterator[FastaRecord]:
-    """Stream the records of a FASTA file (plain, gzip or bgzip) without loading it whole.
+    """Stream the records of a FASTA (plain, gzip or bgzip; a file, a pipe or ``-``) without
+    loading it whole, reading it once.
 
-    Raises :class:`InputError` for a missing/empty/non-FASTA file, a duplicated record ID, and
-    (unless ``allow_empty``) a record with an empty sequence.
+    Raises :class:`InputError` for a missing/empty/non-FASTA file, a truncated compressed file,
+    a duplicated record ID, and (unless ``allow_empty``) a record with an empty sequence.
     """
-    path = check_readable(path, "FASTA file")
-    _check_fasta_start(path)
+    name = display_name(path)
+    if not is_stream(path):
+        path = check_readable(path, "FASTA file")
     seen: set[str] = set()
-    with open_text(path) as handle:
-        try:
-            for title, seq in SimpleFastaParser(handle):
+    try:
+        with open_text(path) as handle:
+            for title, seq in SimpleFastaParser(_fasta_lines(handle, name)):
                 words = title.split(None, 1)
                 if not words:
-                    raise InputError(f"{path}: a record has an empty header line ('>' alone)")
+                    raise InputError(f"{name}: a record has an empty header line ('>' alone)")
                 rid = words[0]
                 if rid in seen:
-                    raise InputError(f"{path}: record {rid!r}: duplicate record ID")
+                    raise InputError(f"{name}: record {rid!r}: duplicate record ID")
                 seen.add(rid)
                 if not seq and not allow_empty:
-                    raise InputError(f"{path}: record {rid!r}: empty sequence")
+                    raise InputError(f"{name}: record {rid!r}: empty sequence")
                 yield FastaRecord(rid, words[1] if len(words) > 1 else "", seq)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot read compressed file ({exc})") from None
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("GENORRN_CACHE") or Path.home() / ".cache" / "genorrn"
-    return Path(root) / "faidx"
-
-
-def _index_dir() -> Path | None:
-    """``$GENORRN_INDEX_DIR``: where every new index goes instead of beside the FASTA."""
-    folder = os.environ.get("GENORRN_INDEX_DIR")
-    return Path(folder) if folder else None
-
-
-def _scan_headers(path: Path) -> None:
-    """Check record IDs once, before indexing: pysam silently drops duplicated names."""
-    seen: set[str] = set()
-    with open_text(path) as handle:
-        for line in handle:
-            if line.startswith(">"):
-                words = line[1:].split(None, 1)
-                if not words:
-                    raise InputError(f"{path}: a record has an empty header line ('>' alone)")
-                if words[0] in seen:
-                    raise InputError(f"{path}: record {words[0]!r}: duplicate record ID")
-                seen.add(words[0])
+    except READ_ERRORS as exc:
+        raise InputError(f"{name}: cannot read the compressed file ({exc}): is it truncated?"
+                         ) from None  # fmt: skip
 
 
 class Genome:
@@ -155,58 +159,49 @@ class Genome:
     to worker processes (each opens its own handle).
     """
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = check_readable(path, "FASTA file")
-        _check_fasta_start(self.path)
-        self.compression = compression(self.path)
+    def __init__(self, path: str | os.PathLike, *, stream: bool = False, why: str = RANDOM_ACCESS):
+        """``stream``: accept a pipe or ``-`` (copied once to a temporary file and indexed
+        there); otherwise it is refused with ``why`` (the reason a file is needed)."""
+        self.name = display_name(path)
         self._handle = None
         self._memory: dict[str, str] | None = None
+        folder = None
+        if is_stream(path):
+            if not stream:
+                raise InputError(f"{self.name}: a pipe or standard input cannot be read here: "
+                                 f"{why}")  # fmt: skip
+            folder = self._spool(path)
+        else:
+            self.path = check_readable(path, "FASTA file")
+        _check_fasta_start(self.path, self.name)
+        self.compression = compression(self.path)
         if self.compression == "gzip":
             self._load_into_memory()
         else:
-            self._fai, self._gzi = self._ensure_index()
+            if self.compression == "bgzip":
+                check_bgzip_complete(self.path, self.name)
+            self._fai, self._gzi = ensure_index(self.path, self.compression, self.name, folder,
+                                                check_dna=folder is not None)  # fmt: skip
         handle = self._open()
         if self._memory is None:
             self.names = list(handle.references)
             self.lengths = dict(zip(handle.references, handle.lengths))
         if not self.names:
-            raise InputError(f"{self.path}: FASTA file has no records")
+            raise InputError(f"{self.name}: FASTA file has no records")
+        empty = [n for n in self.names if self.lengths[n] == 0]
+        if empty:
+            raise InputError(f"{self.name}: record {empty[0]!r}: empty sequence (a header line "
+                             "without sequence lines; remove the record)")  # fmt: skip
         self._check_looks_like_dna()
 
-    # -- indexing ---------------------------------------------------------------------------
-    def _ensure_index(self) -> tuple[str, str | None]:
-        suffixes = [".fai"] + ([".gzi"] if self.compression == "bgzip" else [])
-        beside = [str(self.path) + s for s in suffixes]
-        if all(self._fresh(p) for p in beside):
-            return beside[0], beside[1] if len(beside) > 1 else None
-        forced = _index_dir()
-        if forced is None and is_writable_dir(self.path.parent):
-            targets = beside
-        else:
-            stat = self.path.stat()
-            key = f"{self.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-            root = forced if forced is not None else _cache_dir()
-            folder = root / hashlib.sha256(key.encode()).hexdigest()[:16]
-            folder.mkdir(parents=True, exist_ok=True)
-            targets = [str(folder / (self.path.name + s)) for s in suffixes]
-            if all(self._fresh(p) for p in targets):
-                return targets[0], targets[1] if len(targets) > 1 else None
-        _scan_headers(self.path)
-        import pysam
+    def _spool(self, path) -> Path:
+        """Copy a pipe once into a temporary folder (removed with this object or at exit)."""
+        import tempfile
 
-        args = [str(self.path), "--fai-idx", targets[0]]
-        if len(targets) > 1:
-            args += ["--gzi-idx", targets[1]]
-        try:
-            pysam.faidx(*args)
-        except pysam.utils.SamtoolsError as exc:
-            detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "indexing failed"
-            raise InputError(f"{self.path}: cannot index FASTA ({detail})") from None
-        return targets[0], targets[1] if len(targets) > 1 else None
-
-    def _fresh(self, index: str) -> bool:
-        """An index is usable if it exists and is not older than the FASTA (else rebuilt)."""
-        return os.path.exists(index) and os.path.getmtime(index) >= self.path.stat().st_mtime
+        folder = Path(tempfile.mkdtemp(prefix="genorrn-genome-"))
+        weakref.finalize(self, shutil.rmtree, folder, True)
+        self.path = spool(path, folder)
+        return folder
 
     def _load_into_memory(self) -> None:
         print(
@@ -231,7 +226,7 @@ class Genome:
                     filepath_index_compressed=self._gzi,
                 )
             except (OSError, ValueError) as exc:
-                raise InputError(f"{self.path}: cannot open FASTA ({exc})") from None
+                raise InputError(f"{self.name}: cannot open FASTA ({exc})") from None
         return self._handle
 
     def __getstate__(self):
@@ -257,7 +252,7 @@ class Genome:
         bad = invalid_dna_position(head)
         if bad >= 0:
             raise InputError(
-                f"{self.path}: record {name!r}: not DNA: character {head[bad]!r} at position"
+                f"{self.name}: record {name!r}: not DNA: character {head[bad]!r} at position"
                 f" {bad + 1} (is this a protein FASTA? a genome FASTA is expected here)"
             )
 
@@ -267,7 +262,8 @@ class Genome:
 
     def length(self, chrom: str) -> int:
         if chrom not in self.lengths:
-            raise InputError(f"{self.path}: no record named {chrom!r}")
+            raise InputError(f"{self.name}: no record named {chrom!r} (records: "
+                             f"{names_hint(self.names)})")  # fmt: skip
         return self.lengths[chrom]
 
     def fetch(self, chrom: str, start: int = 0, end: int | None = None, strand: str = "+") -> str:
@@ -279,7 +275,7 @@ class Genome:
         end = length if end is None else end
         if not 0 <= start <= end <= length:
             raise InputError(
-                f"{self.path}: record {chrom!r}: interval {start}-{end} is outside the sequence"
+                f"{self.name}: record {chrom!r}: interval {start}-{end} is outside the sequence"
                 f" (length {length})"
             )
         if self._memory is not None:

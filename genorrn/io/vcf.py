@@ -18,14 +18,17 @@ from pathlib import Path
 from genorrn.errors import InputError, OutputError, exception_line
 from genorrn.io.fasta import compression
 from genorrn.io.outputs import check_output_path
+from genorrn.io.streams import display_name, is_stream
 
 
 def open_vcf(path: str | os.PathLike):
-    """Open a VCF/BCF for reading (``-``: standard input); one-line errors for bad files."""
+    """Open a VCF/BCF for reading (``-``: standard input; a pipe such as ``<(bcftools view
+    …)`` is read once, as standard input is); one-line errors for bad files."""
     import pysam
 
     name = str(path)
-    if name != "-":
+    stream = is_stream(name)
+    if not stream:
         source = Path(name)
         if not source.exists():
             raise InputError(f"{source}: VCF file not found")
@@ -33,9 +36,9 @@ def open_vcf(path: str | os.PathLike):
             raise InputError(f"{source}: is a folder, expected a VCF file")
         if source.stat().st_size == 0:
             raise InputError(f"{source}: VCF file is empty")
-    shown = "standard input" if name == "-" else name
+    shown = display_name(name)
     plain_gzip = None
-    if name != "-" and compression(name) == "gzip":
+    if not stream and compression(name) == "gzip":
         plain_gzip = _gunzip_to_temp(Path(name))  # htslib reads only BGZF compressed VCFs
         name = str(plain_gzip)
     saved = os.dup(2)  # htslib prints its own complaints to stderr before raising
@@ -43,9 +46,15 @@ def open_vcf(path: str | os.PathLike):
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             try:
-                vcf = pysam.VariantFile(name, "r")
+                # a named pipe goes in as an open descriptor: given its path, htslib tries to
+                # seek a plain-gzip stream (as it does not for standard input)
+                source = os.open(name, os.O_RDONLY) if stream and name != "-" else name
+                vcf = pysam.VariantFile(source, "r")
             except (OSError, ValueError, NotImplementedError) as exc:
                 detail = exception_line(exc, "unreadable")
+                if "truncated" in detail:  # htslib: no BGZF end-of-file block
+                    raise InputError(f"{shown}: truncated bgzip file ({detail}): download or "
+                                     "copy it again") from None  # fmt: skip
                 raise InputError(f"{shown}: not a readable VCF file ({detail}); a VCF needs "
                                  "'##fileformat=VCF…' and a '#CHROM' header line") from None
     finally:
