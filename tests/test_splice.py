@@ -248,6 +248,8 @@ def test_plot_region_png_and_svg(tiny_model, example, tmp_path, capsys):
         result = run_in_process(capsys, "plot", "splice", str(example), str(EXAMPLE_GFF), "--region",
                                         f"{RECORD}:1-8000", "-o", str(out), "--model", str(tiny_model))  # fmt: skip
         assert result.returncode == 0, result.stderr
+        plotted = [line for line in result.stderr.splitlines() if line.startswith("genorrn: plotted")]
+        assert plotted == [f"genorrn: plotted region {RECORD}:1-8000 -> {out}"]  # was silent
         head = out.read_bytes()[:200]
         assert head.startswith(b"\x89PNG") if suffix == "png" else b"<svg" in out.read_bytes()[:2000]
 

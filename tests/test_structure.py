@@ -308,20 +308,29 @@ def test_very_long_protein_streams(structure_model_path):
     assert np.abs(probs - whole).max() <= 2e-6  # measured: 1.8e-7
 
 
-def test_plot_profile(structure_model_path, tmp_path):
+def _plotted(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("genorrn: plotted")]
+
+
+def test_plot_profile(structure_model_path, tmp_path, capsys):
     for suffix, magic in ((".png", b"\x89PNG"), (".svg", b"<?xml")):
         plot = tmp_path / f"profile{suffix}"
-        assert cli("predict", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.csv"),
-                   "--model", str(structure_model_path), "--plot", str(plot),
-                   "--plot-id", "NP_001030925.1") == 0  # fmt: skip
+        result = run_in_process(capsys, "predict", "structure", str(EXAMPLE), "-o",
+                                str(tmp_path / "p.csv"), "--model", str(structure_model_path),
+                                "--plot", str(plot), "--plot-id", "NP_001030925.1")  # fmt: skip
+        assert result.returncode == 0, result.stderr
         assert plot.read_bytes().startswith(magic)
+        assert _plotted(result.stderr) == [f"genorrn: plotted protein NP_001030925.1 -> {plot}"]
 
 
 def test_plot_command(structure_model_path, tmp_path, capsys):
     plot = tmp_path / "p.svg"
-    assert cli("plot", "structure", str(EXAMPLE), "-o", str(plot), "--id", "NP_001030924.1",
-               "--model", str(structure_model_path)) == 0  # fmt: skip
+    result = run_in_process(capsys, "plot", "structure", str(EXAMPLE), "-o", str(plot), "--id",
+                            "NP_001030924.1", "--model", str(structure_model_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
     assert "NP_001030924.1" in plot.read_text()
+    # issue #18: it printed nothing on success
+    assert _plotted(result.stderr) == [f"genorrn: plotted protein NP_001030924.1 -> {plot}"]
     result = run_in_process(capsys, "plot", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.svg"),
                             "--id", "nope")  # fmt: skip
     assert_one_line_error(result, "'nope': no such record")

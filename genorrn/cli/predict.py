@@ -281,6 +281,10 @@ def _predict_structure(args, source, name: str) -> int:
     held = f"records {start + 1}-{end}" if end > start else "no records"
     shard = f" (shard {args.shard}: {held} of {count})" if args.shard else ""
     print(f"genorrn: predicted {end - start} protein(s){shard} -> {where}", file=sys.stderr)
+    if plotted is not None:
+        from genorrn.cli.plot import wrote
+
+        wrote(f"protein {plotted[0]}", args.plot)
     return 0
 
 
