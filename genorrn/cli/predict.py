@@ -270,7 +270,7 @@ def _predict_structure(args, source, name: str) -> int:
 
     from genorrn.data.proteins import read_proteins
     from genorrn.errors import InputError
-    from genorrn.io.outputs import atomic_output, check_output_path
+    from genorrn.io.outputs import atomic_output, check_files_folder, check_output_path
     from genorrn.predict import in_background, predict_sequences
     from genorrn.pretrained import load_model
     from genorrn.structure import write_predictions
@@ -290,10 +290,8 @@ def _predict_structure(args, source, name: str) -> int:
     # unsharded output
     start, end = shard_bounds(lengths, *shard) if shard else (0, count)
     folder = args.format != "csv" and (out.is_dir() or count > 1)
-    if folder:
-        if not out.exists():
-            check_output_path(out)
-            out.mkdir()
+    if folder:  # filled in a temporary folder, renamed at the end (write_predictions)
+        check_files_folder(out)
     else:
         check_output_path(out)
     if args.plot and args.plot_id and args.plot_id not in ids:
