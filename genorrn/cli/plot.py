@@ -18,8 +18,9 @@ def add_parsers(sub) -> None:
         "splice",
         help="plot acceptor/donor probabilities of a region with the annotated exons",
         description="Predict both strands of a region and draw acceptor/donor probabilities "
-        "(plus strand up, minus strand down) above the annotated transcripts. The format "
-        "follows the output suffix (.png, .svg, .pdf).",
+        "(plus strand up, minus strand down; the annotated sites marked) above the annotated "
+        "transcripts (labelled by gene name, coloured by strand). The format follows the "
+        "output suffix (.png, .svg, .pdf).",
     )
     p.add_argument("input", help="DNA FASTA")
     p.add_argument("annotation", nargs="?", help="GTF or GFF3 to draw below (optional)")
