@@ -83,7 +83,9 @@ def predict_to_files(
     """Predict both strands of ``regions`` and write the tracks and the sites BED.
 
     All files appear together at the end (temporary names, then renames) or not at all.
-    ``zoom_levels``: bigWig zoom summaries (see ``write_bigwig``; 0 = none).
+    ``zoom_levels``: bigWig zoom summaries (see ``write_bigwig``; 0 = none). Returns
+    ``{"sites": rows in the BED, "bases": the regions' length, "positions_both_strands": 2 x
+    bases}`` (every base is predicted once per strand).
     """
     paths = output_paths(prefix, fmt)
     for path in paths.values():
@@ -114,7 +116,8 @@ def predict_to_files(
     finally:
         for entry in entries:
             entry.scores.close()
-    return {"sites": len(rows), "positions": sum(r.end - r.start for r in regions) * 2}
+    bases = sum(r.end - r.start for r in regions)
+    return {"sites": len(rows), "bases": bases, "positions_both_strands": 2 * bases}
 
 
 def gene_body_scores(

@@ -171,11 +171,12 @@ def write_predictions(results: Iterable[tuple[str, str, np.ndarray]], out: str |
                       fmt: str, folder: bool, source: str | os.PathLike = "",
                       keep: str | None = None):  # fmt: skip
     """Write ``(id, sequence, Q8 probabilities)`` results as NetSurfP-2.0-style CSV (one file)
-    or PSIPRED ss2 / horiz (one file, or with ``folder`` one ``ID.ss2`` per record), each file
-    under a temporary name, then renamed. Returns the result whose id is ``keep`` (to plot it),
-    else None. Two records whose IDs map to one file name are an error naming ``source``."""
+    or PSIPRED ss2 / horiz (one file, or with ``folder`` one ``ID.ss2`` per record), under
+    temporary names (a folder's files in a temporary folder), then renamed: a failure part way
+    leaves no partial output. Returns the result whose id is ``keep`` (to plot it), else None.
+    Two records whose IDs map to one file name are an error naming ``source``."""
     from genorrn.io import structure_formats as formats
-    from genorrn.io.outputs import atomic_output
+    from genorrn.io.outputs import atomic_files_in, atomic_output
 
     out, kept = Path(out), None
     if fmt == "csv":
@@ -186,17 +187,20 @@ def write_predictions(results: Iterable[tuple[str, str, np.ndarray]], out: str |
                 kept = (rid, seq, p8) if rid == keep else kept
         return kept
     writer = formats.ss2_text if fmt == "ss2" else formats.horiz_text
+    if not folder:
+        for rid, seq, p8 in results:
+            with atomic_output(out) as tmp:
+                Path(tmp).write_text(writer(seq, q3_from_q8(p8)))
+            kept = (rid, seq, p8) if rid == keep else kept
+        return kept
     written: dict[str, str] = {}
-    for rid, seq, p8 in results:
-        target = out
-        if folder:
+    with atomic_files_in(out) as tmp:
+        for rid, seq, p8 in results:
             name = formats.safe_filename(rid) + "." + fmt
             if name in written:
                 raise InputError(f"{source}: records {written[name]!r} and {rid!r} map to the "
                                  f"same output file name {name!r}")  # fmt: skip
             written[name] = rid
-            target = out / name
-        with atomic_output(target) as tmp:
-            Path(tmp).write_text(writer(seq, q3_from_q8(p8)))
-        kept = (rid, seq, p8) if rid == keep else kept
+            (tmp / name).write_text(writer(seq, q3_from_q8(p8)))
+            kept = (rid, seq, p8) if rid == keep else kept
     return kept

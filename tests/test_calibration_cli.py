@@ -74,7 +74,7 @@ def test_calibrate_predict_and_uncalibrated(tmp_path, calibrated_model, structur
     assert np.abs(api - api_raw).max() > 0.005
 
 
-def test_evaluate_reports_and_plot_calibration(tmp_path, calibrated_model):
+def test_evaluate_reports_and_plot_calibration(tmp_path, calibrated_model, capsys):
     data = shared_path("structure")
     report = tmp_path / "report.json"
     assert cli("evaluate", "structure", "--model", str(calibrated_model), "--data-dir",
@@ -85,8 +85,11 @@ def test_evaluate_reports_and_plot_calibration(tmp_path, calibrated_model):
         assert sum(r["n"] for r in per_class[name]["reliability"]) == per_class["H"]["support"] + \
             per_class["E"]["support"] + per_class["C"]["support"]  # every residue binned
     figure = tmp_path / "reliability.svg"
-    assert cli("plot", "calibration", str(report), "-o", str(figure)) == 0
+    result = run_in_process(capsys, "plot", "calibration", str(report), "-o", str(figure))
+    assert result.returncode == 0, result.stderr
     assert figure.read_text().startswith("<?xml")
+    assert result.stderr.splitlines() == [f"genorrn: plotted reliability diagrams (ts115: Q3) -> "
+                                          f"{figure}"]  # fmt: skip
 
 
 def test_calibration_of_other_weights_is_refused(tmp_path, capsys, calibrated_model):

@@ -129,6 +129,29 @@ def test_truncated_annotation(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_truncated_test_set_csv(tmp_path, capsys):
+    """Was an EOFError traceback: 'evaluate structure --test-csv' on a cut-off CB513 copy."""
+    from conftest import shared_path
+
+    data = shared_path("structure", "cb513.csv.gz").read_bytes()
+    path = tmp_path / "cb513.csv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    result = run_in_process(capsys, "evaluate", "structure", "--sets", "", "--test-csv", str(path))
+    assert_one_line_error(result, str(path), "truncated")
+
+
+def test_truncated_pisces_csv(tmp_path):
+    from genorrn.data.structure import load_pisces
+
+    source = _write(tmp_path / "p.csv", "pdb_id,chain_code,seq,sst8,sst3\n"
+                    + "".join(f"1A{i:02d},A,{'MKV' * 50},{'HEC' * 50},{'HEC' * 50}\n"
+                              for i in range(200)))  # fmt: skip
+    path = _truncated(tmp_path, source, "p.csv.gz", bgzip=False)
+    with pytest.raises(InputError, match="is it truncated") as info:
+        load_pisces(path)
+    assert str(info.value).startswith(str(path))
+
+
 def test_truncated_bgzip_vcf(tmp_path, capsys):
     path = _truncated(tmp_path, EXAMPLE_VCF, "v.vcf.gz", keep=0.9)
     out = tmp_path / "out.vcf"

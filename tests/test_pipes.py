@@ -199,10 +199,39 @@ def test_predict_splice_from_a_pipe_lists_what_it_wrote(tmp_path, capsys, splice
     names = [f"{s}.{t}.bedgraph" for s in ("acceptor", "donor") for t in ("plus", "minus")]
     names.append("sites.bed")
     wrote = [line for line in result.stderr.splitlines() if line.startswith("genorrn: predicted")]
-    assert wrote == ["genorrn: predicted 24000 positions (1 region(s), both strands) -> "
-                     + ", ".join(str(tmp_path / f"pipe.{n}") for n in names)]  # fmt: skip
+    assert len(wrote) == 1, result.stderr
+    assert wrote[0].startswith("genorrn: predicted 12000 bases on both strands (24000 positions, "
+                               "1 region(s)) in ")  # fmt: skip
+    assert wrote[0].endswith(" -> " + ", ".join(str(tmp_path / f"pipe.{n}") for n in names))
     for name in names:
         assert (tmp_path / f"pipe.{name}").read_text() == (tmp_path / f"file.{name}").read_text()
+
+
+def test_predict_splice_summary_counts_bases_and_says_what_its_rate_includes(
+        tmp_path, capsys, splice_model, small_genome):  # fmt: skip
+    """Issue #18: '"positions": 24000' for 12 kb did not say it counts both strands, and the
+    rate of a short run (mostly start-up: model loading, tracing) came without a hint."""
+    import json
+
+    common = ("--model", str(splice_model), "--format", "bedgraph", "--flank", "500",
+              "--batch-size", "2")  # fmt: skip
+    for chunk, steps in (("20000", 1), ("2000", 6)):  # a strand in one lane: 1 or 6 chunks
+        result = run_in_process(capsys, "predict", "splice", str(small_genome), "-o",
+                                str(tmp_path / f"c{chunk}"), *common, "--chunk-size", chunk)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        lines = result.stderr.splitlines()
+        summary = json.loads(next(line for line in lines if line.startswith("{")))
+        assert "positions" not in summary
+        assert summary["bases"] == 12000 and summary["positions_both_strands"] == 24000
+        assert summary["seconds"] > 0 and summary["nt_per_s_incl_startup"] > 0
+        (said,) = [line for line in lines if line.startswith("genorrn: predicted")]
+        assert "12000 bases on both strands (24000 positions" in said
+        if steps == 1:  # nothing to time but start-up: say so
+            assert summary["nt_per_s_steady"] is None
+            assert f"{summary['nt_per_s_incl_startup']} nt/s including start-up" in said
+        else:
+            assert summary["nt_per_s_steady"] > 0
+            assert f"{summary['nt_per_s_steady']} nt/s after the first batch" in said
 
 
 def test_predict_variants_reads_a_vcf_pipe_once(tmp_path, capsys, splice_model):

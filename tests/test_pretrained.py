@@ -2,6 +2,7 @@
 (with the default model)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -50,6 +51,31 @@ def test_card_is_complete_and_checksum_matches(card_path):
 def test_models_list_shows_it(capsys):
     result = run_in_process(capsys, "models", "list")
     assert result.returncode == 0 and NAME in result.stdout
+
+
+def test_models_list_has_a_header_marks_the_defaults_and_aligns_decimals(capsys):
+    """Issue #18: the listing had no header, did not say which model a command uses without
+    --model, and showed metrics with 3 or 4 decimals (0.785 next to 0.8106)."""
+    from genorrn.recipes import RECIPES
+
+    result = run_in_process(capsys, "models", "list")
+    assert result.returncode == 0, result.stderr
+    header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert header == ["name", "task", "default", "description", "test metrics"]
+    assert rows and all(len(row) == len(header) for row in rows)
+    defaults = [(row[1], row[0]) for row in rows if row[2] == "yes"]
+    assert sorted(defaults) == sorted((t, r.default_model) for t, r in RECIPES.items())
+    assert {row[2] for row in rows} <= {"yes", "-"}
+    places = {len(digits) for row in rows for digits in re.findall(r"\b0\.(\d+)", row[4])}
+    assert places == {3}, [row[4] for row in rows]
+
+
+def test_fixed_decimals_leaves_other_numbers_alone():
+    from genorrn.cli.models import fixed_decimals
+
+    assert fixed_decimals("top-k 0.785 PR-AUC 0.8106 all 1.0 SOV 67.3 n 9408 v1.2") == (
+        "top-k 0.785 PR-AUC 0.811 all 1.000 SOV 67.3 n 9408 v1.2"
+    )
 
 
 @pytest.fixture(scope="module")

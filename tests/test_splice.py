@@ -248,8 +248,84 @@ def test_plot_region_png_and_svg(tiny_model, example, tmp_path, capsys):
         result = run_in_process(capsys, "plot", "splice", str(example), str(EXAMPLE_GFF), "--region",
                                         f"{RECORD}:1-8000", "-o", str(out), "--model", str(tiny_model))  # fmt: skip
         assert result.returncode == 0, result.stderr
+        plotted = [line for line in result.stderr.splitlines() if line.startswith("genorrn: plotted")]
+        assert plotted == [f"genorrn: plotted region {RECORD}:1-8000 -> {out}"]  # was silent
         head = out.read_bytes()[:200]
         assert head.startswith(b"\x89PNG") if suffix == "png" else b"<svg" in out.read_bytes()[:2000]
+
+
+def test_plot_splice_labels_genes_marks_sites_and_keeps_labels_apart(athaliana_dir):
+    """Issue #18, on the real A. thaliana chr1 annotation (30 kb, 19 transcripts):
+    transcripts are labelled by their gene's name (GFF3 Name of the parent gene), strand
+    colours have a legend, the annotated sites are marked in the score panel, and no two
+    labels overlap."""
+    import gzip
+    from itertools import combinations
+
+    import matplotlib.pyplot as plt
+
+    from genorrn.io import read_annotation
+    from genorrn.plots import splice_region_figure, transcripts_in
+    from genorrn.regions import Region
+
+    gff3 = athaliana_dir / "annotation.gff3.gz"
+    names = {}  # gene ID -> Name, read here from the file itself
+    with gzip.open(gff3, "rt") as handle:
+        for line in handle:
+            cols = line.rstrip("\n").split("\t")
+            attrs = dict(a.split("=", 1) for a in cols[-1].split(";") if "=" in a)
+            if len(cols) == 9 and attrs.get("ID", "").startswith("gene-"):  # genes, pseudogenes
+                names[attrs["ID"].removeprefix("gene-")] = attrs.get("Name", "")
+    annotation = read_annotation(gff3)
+    region = Region("NC_003070.9", 25_000_000, 25_030_000)
+    flat = np.full((region.end - region.start, 3), 1 / 3)
+    fig = splice_region_figure(region, flat, flat, annotation)
+    try:
+        top, bottom = fig.axes
+        transcripts = transcripts_in(annotation, region)
+        assert len(transcripts) == 19
+        labels = sorted(t.get_text() for t in bottom.texts)
+        assert labels == sorted(f"{names[tx.gene_id]} ({tx.id})" if names.get(tx.gene_id)
+                                else tx.id for tx in transcripts)  # fmt: skip
+        assert "SNC4 (NM_105369.3)" in labels and "TRM22 (NM_105374.2)" in labels
+        strands = [t.get_text() for t in bottom.get_legend().get_texts()]
+        assert strands == ["+ strand transcript", "− strand transcript"]
+        marks = {line.get_label(): line for line in top.get_lines()}
+        assert {"annotated acceptor", "annotated donor"} <= set(top.get_legend_handles_labels()[1])
+        sites = annotation.splice_sites()
+        for kind in ("acceptor", "donor"):
+            drawn = set(marks[f"annotated {kind}"].get_xdata())  # the + strand's, 1-based
+            expected = {p + 1 for p in sites["NC_003070.9", "+"][kind]
+                        if region.start <= p < region.end}  # fmt: skip
+            assert drawn == expected and expected
+        fig.canvas.draw()
+        boxes = [t.get_window_extent() for t in bottom.texts]
+        overlapping = [(a.get_text(), b.get_text()) for (a, ba), (b, bb)
+                       in combinations(zip(bottom.texts, boxes), 2) if ba.overlaps(bb)]  # fmt: skip
+        assert not overlapping
+        axes = bottom.get_window_extent()
+        assert all(axes.x0 - 1 <= box.x0 and box.x1 <= axes.x1 + 1 for box in boxes)  # inside
+    finally:
+        plt.close(fig)
+
+
+def test_stack_rows_packs_spans_without_overlap():
+    from genorrn.plots import stack_rows
+
+    assert stack_rows([(0, 10), (5, 8), (9, 20), (11, 12), (21, 30)]) == [0, 1, 1, 0, 0]
+    assert stack_rows([]) == []
+
+
+def test_plot_splice_options_all_have_help():
+    from genorrn.cli import build_parser
+
+    def subcommand(parser, name):
+        return parser._subparsers._group_actions[0].choices[name]
+
+    splice = subcommand(subcommand(build_parser(), "plot"), "splice")
+    assert [a.option_strings for a in splice._actions if a.option_strings and not a.help] == []
+    (model,) = [a for a in splice._actions if "--model" in a.option_strings]
+    assert "splice model" in model.help
 
 
 def _weighted_sites(arrays, core, context):

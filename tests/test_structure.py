@@ -269,6 +269,39 @@ def test_csv_header_and_numbering(structure_model_path, tmp_path):
         assert abs(sum(map(float, r[4:7])) - 1) < 0.003 and abs(sum(map(float, r[8:])) - 1) < 0.006
 
 
+@pytest.mark.parametrize("fmt", ["ss2", "horiz"])
+def test_a_folder_output_that_fails_part_way_leaves_nothing(structure_model_path, tmp_path,
+                                                            capsys, fmt):  # fmt: skip
+    """Issue #18: the third record's file name clashes with the second's ('b|x' and 'b_x' both
+    give b_x.ss2) after two files were written: the folder was left half filled. Now it is
+    filled under a temporary name and renamed at the end."""
+    path = tmp_path / "clash.faa"
+    path.write_text(">a\nMKVLAAGHEE\n>b|x\nMKVLAAGHEE\n>b_x\nMKVLAAGHEE\n")
+    common = ("--format", fmt, "--model", str(structure_model_path))
+    out = tmp_path / "out"
+    result = run_in_process(capsys, "predict", "structure", str(path), "-o", str(out), *common)
+    assert_one_line_error(result, str(path), "'b|x' and 'b_x'", f"b_x.{fmt}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clash.faa"]  # no folder, no temp
+    # into an existing folder: its files stay, nothing is added
+    out.mkdir()
+    (out / "old.txt").write_text("kept")
+    result = run_in_process(capsys, "predict", "structure", str(path), "-o", str(out), *common)
+    assert_one_line_error(result, "'b|x' and 'b_x'")
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+    path.write_text(">a\nMKVLAAGHEE\n>b|x\nMKVLAAGHEE\n")
+    assert cli("predict", "structure", str(path), "-o", str(out), *common) == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"a.{fmt}", f"b_x.{fmt}", "old.txt"]
+
+
+def test_a_file_where_the_output_folder_should_be(structure_model_path, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.write_text("a file")
+    result = run_in_process(capsys, "predict", "structure", str(EXAMPLE), "-o", str(out),
+                            "--format", "ss2", "--model", str(structure_model_path))  # fmt: skip
+    assert_one_line_error(result, str(out), "is not a folder")
+    assert out.read_text() == "a file"
+
+
 def test_single_record_ss2_is_a_file_and_matches_psipred_layout(structure_model_path, tmp_path):
     path = tmp_path / "one.faa"
     path.write_text(">sp|P1|X\n" + "MKVLAAGHEE" * 7 + "\n")
@@ -308,20 +341,29 @@ def test_very_long_protein_streams(structure_model_path):
     assert np.abs(probs - whole).max() <= 2e-6  # measured: 1.8e-7
 
 
-def test_plot_profile(structure_model_path, tmp_path):
+def _plotted(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("genorrn: plotted")]
+
+
+def test_plot_profile(structure_model_path, tmp_path, capsys):
     for suffix, magic in ((".png", b"\x89PNG"), (".svg", b"<?xml")):
         plot = tmp_path / f"profile{suffix}"
-        assert cli("predict", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.csv"),
-                   "--model", str(structure_model_path), "--plot", str(plot),
-                   "--plot-id", "NP_001030925.1") == 0  # fmt: skip
+        result = run_in_process(capsys, "predict", "structure", str(EXAMPLE), "-o",
+                                str(tmp_path / "p.csv"), "--model", str(structure_model_path),
+                                "--plot", str(plot), "--plot-id", "NP_001030925.1")  # fmt: skip
+        assert result.returncode == 0, result.stderr
         assert plot.read_bytes().startswith(magic)
+        assert _plotted(result.stderr) == [f"genorrn: plotted protein NP_001030925.1 -> {plot}"]
 
 
 def test_plot_command(structure_model_path, tmp_path, capsys):
     plot = tmp_path / "p.svg"
-    assert cli("plot", "structure", str(EXAMPLE), "-o", str(plot), "--id", "NP_001030924.1",
-               "--model", str(structure_model_path)) == 0  # fmt: skip
+    result = run_in_process(capsys, "plot", "structure", str(EXAMPLE), "-o", str(plot), "--id",
+                            "NP_001030924.1", "--model", str(structure_model_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
     assert "NP_001030924.1" in plot.read_text()
+    # issue #18: it printed nothing on success
+    assert _plotted(result.stderr) == [f"genorrn: plotted protein NP_001030924.1 -> {plot}"]
     result = run_in_process(capsys, "plot", "structure", str(EXAMPLE), "-o", str(tmp_path / "p.svg"),
                             "--id", "nope")  # fmt: skip
     assert_one_line_error(result, "'nope': no such record")

@@ -200,15 +200,35 @@ def calibrate_cmd(args) -> int:
     return 0
 
 
+#: the columns of 'genorrn models list' (tab-separated, one model a line)
+LIST_HEADER = ("name", "task", "default", "description", "test metrics")
+
+
+def fixed_decimals(text: str, places: int = 3) -> str:
+    """``text`` with every fraction written with a decimal point (``0.785``, ``0.8106``,
+    ``1.0``) shown with ``places`` decimals, so the metrics of all models line up; other
+    numbers (counts, percentages such as SOV 67.3) are left as they are."""
+    import re
+
+    return re.sub(r"(?<![\d.])(?:0\.\d+|1\.0+)(?![\d.])",
+                  lambda m: f"{float(m.group()):.{places}f}", text)  # fmt: skip
+
+
 def list_models(args) -> int:
     from genorrn.pretrained import available_models
+    from genorrn.recipes import RECIPES
 
     models = available_models()
     if not models:
         print("no pretrained models installed")
+        return 0
+    defaults = {r.default_model: task for task, r in RECIPES.items()}
+    print("\t".join(LIST_HEADER))
     for name, card in models.items():
         kind = f"ensemble of {len(card.members)}: " if card.members else ""
-        print(f"{name}\t{card.task or '?'}\t{kind}{card.description}\t{card.metrics_summary}")
+        default = "yes" if defaults.get(name) == card.task else "-"
+        print(f"{name}\t{card.task or '?'}\t{default}\t{kind}{card.description}\t"
+              f"{fixed_decimals(card.metrics_summary) or '-'}")  # fmt: skip
     return 0
 
 

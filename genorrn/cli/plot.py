@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from genorrn.cli.common import (
@@ -17,8 +18,9 @@ def add_parsers(sub) -> None:
         "splice",
         help="plot acceptor/donor probabilities of a region with the annotated exons",
         description="Predict both strands of a region and draw acceptor/donor probabilities "
-        "(plus strand up, minus strand down) above the annotated transcripts. The format "
-        "follows the output suffix (.png, .svg, .pdf).",
+        "(plus strand up, minus strand down; the annotated sites marked) above the annotated "
+        "transcripts (labelled by gene name, coloured by strand). The format follows the "
+        "output suffix (.png, .svg, .pdf).",
     )
     p.add_argument("input", help="DNA FASTA")
     p.add_argument("annotation", nargs="?", help="GTF or GFF3 to draw below (optional)")
@@ -63,6 +65,7 @@ def plot_splice(args) -> int:
         for entry in entries:
             entry.scores.close()
     plot_splice_region(args.output, region, scores["+"], scores["-"], annotation)
+    wrote(f"region {region}", args.output)
     return 0
 
 
@@ -105,6 +108,7 @@ def plot_structure(args) -> int:
     predictor = predictor_of(model, args)
     ((rid, seq, probs),) = list(predict_sequences(predictor, [chosen]))
     plot_profile(rid, seq, probs, args.output)
+    wrote(f"protein {rid}", args.output)
     return 0
 
 
@@ -159,7 +163,13 @@ def plot_calibration(args) -> int:
         raise InputError(f"{args.report}: no reliability bins to draw (no position reached the "
                          "ECE probability floor, or an older genorrn wrote the report)")  # fmt: skip
     plot_reliability(curves, args.output, title)
+    wrote(f"reliability diagrams ({title})", args.output)
     return 0
+
+
+def wrote(what: str, path) -> None:
+    """The one line on stderr that names a figure written (as 'predict' names its outputs)."""
+    print(f"genorrn: plotted {what} -> {path}", file=sys.stderr)
 
 
 COMMANDS = {"plot": add_parsers}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from genorrn.cli.common import (
@@ -59,6 +60,7 @@ def predict_splice(args) -> int:
     from genorrn.regions import check_region, parse_region
     from genorrn.splice import output_paths, predict_to_files
 
+    started = time.perf_counter()
     outputs = list(output_paths(args.output, args.format).values())
     for path in outputs:
         check_output_path(path)
@@ -73,14 +75,52 @@ def predict_splice(args) -> int:
     predictor = predictor_of(model, args)
     total = 2 * sum(r.end - r.start for r in regions)
     with Progress(total, "predict splice") as bar:
+        steps = StepTimer(bar.update)
         summary = predict_to_files(predictor, genome, regions, args.output, args.format,
-                                   args.threshold, progress=bar.update,
+                                   args.threshold, progress=steps,
                                    zoom_levels=args.zoom_levels)  # fmt: skip
-    summary["nt_per_s"] = round(bar.rate)
+    seconds = time.perf_counter() - started
+    positions = summary["positions_both_strands"]
+    steady = steps.steady_rate
+    summary |= {"seconds": round(seconds, 1),
+                "nt_per_s_incl_startup": round(positions / max(seconds, 1e-9)),
+                "nt_per_s_steady": None if steady is None else round(steady)}  # fmt: skip
+    if steady is None:  # one batch: nothing to time apart from start-up
+        rate = (f"{summary['nt_per_s_incl_startup']} nt/s including start-up; a run of one "
+                "batch is mostly input indexing, model loading and tracing")  # fmt: skip
+    else:
+        rate = f"{summary['nt_per_s_steady']} nt/s after the first batch"
     print(json.dumps(summary), file=sys.stderr)
-    print(f"genorrn: predicted {summary['positions']} positions ({len(regions)} region(s), both "
-          f"strands) -> {', '.join(str(p) for p in outputs)}", file=sys.stderr)  # fmt: skip
+    print(f"genorrn: predicted {summary['bases']} bases on both strands ({positions} positions, "
+          f"{len(regions)} region(s)) in {seconds:.1f} s ({rate}) -> "
+          f"{', '.join(str(p) for p in outputs)}", file=sys.stderr)  # fmt: skip
     return 0
+
+
+class StepTimer:
+    """A progress callback that also times the streaming steps after the first one (the first
+    includes graph tracing): :attr:`steady_rate`, positions per second, is None until a second
+    step has finished."""
+
+    def __init__(self, update):
+        self.update = update
+        self.first_at: float | None = None
+        self.last_at: float | None = None
+        self.after_first = 0
+
+    def __call__(self, n: int) -> None:
+        now = time.perf_counter()
+        if self.first_at is None:
+            self.first_at = now
+        else:
+            self.after_first, self.last_at = self.after_first + n, now
+        self.update(n)
+
+    @property
+    def steady_rate(self) -> float | None:
+        if self.last_at is None or self.last_at <= self.first_at:
+            return None
+        return self.after_first / (self.last_at - self.first_at)
 
 
 def add_variants_parser(sub) -> None:
@@ -230,7 +270,7 @@ def _predict_structure(args, source, name: str) -> int:
 
     from genorrn.data.proteins import read_proteins
     from genorrn.errors import InputError
-    from genorrn.io.outputs import atomic_output, check_output_path
+    from genorrn.io.outputs import atomic_output, check_files_folder, check_output_path
     from genorrn.predict import in_background, predict_sequences
     from genorrn.pretrained import load_model
     from genorrn.structure import write_predictions
@@ -250,10 +290,8 @@ def _predict_structure(args, source, name: str) -> int:
     # unsharded output
     start, end = shard_bounds(lengths, *shard) if shard else (0, count)
     folder = args.format != "csv" and (out.is_dir() or count > 1)
-    if folder:
-        if not out.exists():
-            check_output_path(out)
-            out.mkdir()
+    if folder:  # filled in a temporary folder, renamed at the end (write_predictions)
+        check_files_folder(out)
     else:
         check_output_path(out)
     if args.plot and args.plot_id and args.plot_id not in ids:
@@ -281,6 +319,10 @@ def _predict_structure(args, source, name: str) -> int:
     held = f"records {start + 1}-{end}" if end > start else "no records"
     shard = f" (shard {args.shard}: {held} of {count})" if args.shard else ""
     print(f"genorrn: predicted {end - start} protein(s){shard} -> {where}", file=sys.stderr)
+    if plotted is not None:
+        from genorrn.cli.plot import wrote
+
+        wrote(f"protein {plotted[0]}", args.plot)
     return 0
 
 

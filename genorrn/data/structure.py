@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,31 +156,40 @@ def load_netsurfp(folder: str | os.PathLike) -> dict[str, ChainSet]:
     }
 
 
-def _open_csv(path: Path):
-    return gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")
+def _csv_lines(path: Path) -> Iterator[str]:
+    """The lines of a CSV, plain or gzip; a truncated or corrupt gzip file is a one-line error
+    naming it (was an EOFError traceback)."""
+    from genorrn.io.streams import READ_ERRORS
+
+    try:
+        with (gzip.open(path, "rt", newline="") if path.suffix == ".gz"
+              else open(path, newline="")) as handle:  # fmt: skip
+            yield from handle
+    except READ_ERRORS as exc:
+        raise InputError(f"{path}: cannot read the compressed file ({exc}): is it truncated?"
+                         ) from None  # fmt: skip
 
 
 def load_pisces(path: str | os.PathLike) -> ChainSet:
     """PISCES-2018 chains with Q8 and Q3 labels (IDs ``PDBID-CHAIN``)."""
     path = check_readable(path, "PISCES CSV")
     chains, seen = [], set()
-    with _open_csv(path) as handle:
-        reader = csv.DictReader(handle)
-        need = {"pdb_id", "chain_code", "seq", "sst8", "sst3"}
-        if not need <= set(reader.fieldnames or ()):
-            raise InputError(f"{path}: not a PISCES CSV (columns {sorted(need)} expected)")
-        for row in reader:
-            cid = f"{row['pdb_id']}-{row['chain_code']}"
-            where = f"{path}: chain {cid!r}: "
-            if cid in seen:
-                raise InputError(f"{where}duplicate chain")
-            seen.add(cid)
-            seq = row["seq"]
-            if not len(seq) == len(row["sst8"]) == len(row["sst3"]):
-                raise InputError(f"{where}sequence and label lengths differ")
-            check_protein(seq, where)
-            q8 = _indices(row["sst8"], SS8_CLASSES, where)
-            chains.append(Chain(cid, seq, q8, Q8_TO_Q3[q8].astype(np.int8)))
+    reader = csv.DictReader(_csv_lines(path))
+    need = {"pdb_id", "chain_code", "seq", "sst8", "sst3"}
+    if not need <= set(reader.fieldnames or ()):
+        raise InputError(f"{path}: not a PISCES CSV (columns {sorted(need)} expected)")
+    for row in reader:
+        cid = f"{row['pdb_id']}-{row['chain_code']}"
+        where = f"{path}: chain {cid!r}: "
+        if cid in seen:
+            raise InputError(f"{where}duplicate chain")
+        seen.add(cid)
+        seq = row["seq"]
+        if not len(seq) == len(row["sst8"]) == len(row["sst3"]):
+            raise InputError(f"{where}sequence and label lengths differ")
+        check_protein(seq, where)
+        q8 = _indices(row["sst8"], SS8_CLASSES, where)
+        chains.append(Chain(cid, seq, q8, Q8_TO_Q3[q8].astype(np.int8)))
     return ChainSet("pisces2018", chains, [str(path)])
 
 
@@ -190,26 +199,25 @@ def load_test_csv(path: str | os.PathLike, name: str | None = None) -> ChainSet:
     path = check_readable(path, "test-set CSV")
     name = name or path.name.split(".")[0]
     chains = []
-    with _open_csv(path) as handle:
-        reader = csv.reader(handle, skipinitialspace=True)
-        header = [h.strip() for h in next(reader, [])]
-        if header[:4] != ["input", "dssp3", "dssp8", "disorder"]:
-            raise InputError(f"{path}: not a ps4-dataset CSV (header {header!r})")
-        for number, row in enumerate(reader, start=1):
-            cid = f"{name}_{number}"
-            where = f"{path}: row {number + 1}: "
-            tokens = [field.split() for field in row]
-            if len({len(t) for t in tokens}) != 1:
-                raise InputError(f"{where}fields have different numbers of residues")
-            seq = "".join(tokens[0])
-            check_protein(seq, where)
-            scored = np.asarray(tokens[3], np.float64) == 1.0
-            if len(tokens) > 4:
-                scored &= np.asarray(tokens[4], np.float64) == 1.0
-            q3 = _indices("".join(tokens[1]), SS3_CLASSES, where)
-            q8 = _indices("".join(tokens[2]), SS8_CLASSES, where)
-            q3[~scored], q8[~scored] = -1, -1
-            chains.append(Chain(cid, seq, q8, q3))
+    reader = csv.reader(_csv_lines(path), skipinitialspace=True)
+    header = [h.strip() for h in next(reader, [])]
+    if header[:4] != ["input", "dssp3", "dssp8", "disorder"]:
+        raise InputError(f"{path}: not a ps4-dataset CSV (header {header!r})")
+    for number, row in enumerate(reader, start=1):
+        cid = f"{name}_{number}"
+        where = f"{path}: row {number + 1}: "
+        tokens = [field.split() for field in row]
+        if len({len(t) for t in tokens}) != 1:
+            raise InputError(f"{where}fields have different numbers of residues")
+        seq = "".join(tokens[0])
+        check_protein(seq, where)
+        scored = np.asarray(tokens[3], np.float64) == 1.0
+        if len(tokens) > 4:
+            scored &= np.asarray(tokens[4], np.float64) == 1.0
+        q3 = _indices("".join(tokens[1]), SS3_CLASSES, where)
+        q8 = _indices("".join(tokens[2]), SS8_CLASSES, where)
+        q3[~scored], q8[~scored] = -1, -1
+        chains.append(Chain(cid, seq, q8, q3))
     return ChainSet(name, chains, [str(path)])
 
 

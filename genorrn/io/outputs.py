@@ -73,6 +73,45 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_files_folder(path: str | os.PathLike) -> Path:
+    """Fail with one line unless files can be put in the folder ``path``: an existing writable
+    folder, or a missing one whose parent exists and is writable."""
+    path = Path(path)
+    if path.is_dir():
+        if not is_writable_dir(path):
+            raise OutputError(f"{path}: output folder is not writable")
+    elif path.exists():
+        raise OutputError(f"{path}: exists and is not a folder (the output is a folder here)")
+    else:
+        _check_parent(path)
+    return path
+
+
+@contextmanager
+def atomic_files_in(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder for files that belong in the folder ``path``; on success they
+    appear there at the end, on failure ``path`` is left as it was (and the temporary folder is
+    removed). A missing or empty ``path`` is replaced by the temporary folder (one rename, see
+    :func:`atomic_folder`); into an existing folder with files, each new file is renamed (same
+    names replaced, other files kept)."""
+    import shutil
+
+    path = check_files_folder(path)
+    if not (path.is_dir() and any(path.iterdir())):
+        with atomic_folder(path) as tmp:
+            yield tmp
+        return
+    tmp = path / f".genorrn.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        for file in sorted(tmp.iterdir()):
+            os.replace(file, path / file.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @contextmanager
 def atomic_outputs(paths: list[str | os.PathLike]) -> Iterator[list[Path]]:
     """Like :func:`atomic_output` for several files that appear together or not at all."""
