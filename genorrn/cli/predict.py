@@ -226,8 +226,6 @@ def predict_structure(args) -> int:
 def _predict_structure(args, source, name: str) -> int:
     from itertools import islice
 
-    from tqdm import tqdm
-
     from genorrn.data.proteins import read_proteins
     from genorrn.errors import InputError
     from genorrn.io.outputs import atomic_output, check_output_path
@@ -262,8 +260,7 @@ def _predict_structure(args, source, name: str) -> int:
 
     model = load_model(args.model, task="structure")
     predictor = predictor_of(model, args)
-    bar = tqdm(total=end - start, unit="protein", desc="predict structure", file=sys.stderr,
-               disable=None if end - start > 1 else True, smoothing=0.1)  # fmt: skip
+    bar = Progress(end - start, "predict structure", unit="protein", enabled=end - start > 1)
     records = islice(read_proteins(source, name), start, end)
     results = in_background(predict_sequences(predictor, records, progress=bar.update))
     if args.format != "csv" and not folder and start == end:  # an empty shard of one record
