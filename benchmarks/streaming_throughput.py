@@ -3,21 +3,32 @@
     python benchmarks/streaming_throughput.py [--model NAME|PATH] [--length 2000000]
 
 Runs genorrn.predict.predict_genome (the code path of `genorrn predict splice`, score files
-included) over a region of A. thaliana chr1 for several batch and chunk sizes. Default
-model: the shipped splice model; ``--random`` uses the splice-sized architecture with random
-weights. Run it on an otherwise idle machine.
+included) over a region of A. thaliana chr1, at the model card's streaming settings (or
+``--chunk-size``/``--flank``/``--batch-size``; ``--grid`` adds other batch and chunk sizes).
+Default model: the shipped splice model; ``--random`` uses the splice-sized architecture with
+random weights. Wall and CPU seconds are both reported (on a shared machine the wall time
+follows the load; compare versions back to back). Run it on an otherwise idle machine for
+the README's numbers. ``--before DIR`` runs the same with the genorrn package in DIR (e.g.
+``git archive HEAD | tar -x -C DIR``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+if "--before" in sys.argv and "--inner" not in sys.argv:  # again, importing the other package
+    folder = Path(sys.argv[sys.argv.index("--before") + 1]).resolve()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(folder), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}  # fmt: skip
+    sys.exit(subprocess.call([sys.executable, *sys.argv, "--inner"], env=env))
 
 from common import data_path, model_sha256, report  # noqa: E402
 from genorrn.io import Genome  # noqa: E402
@@ -44,13 +55,20 @@ def load(args):
     return load_model(args.model).keras, args.model
 
 
-def rate(predictor, genome, region) -> float:
-    start = time.perf_counter()
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rate(predictor, genome, region) -> tuple[float, float]:
+    """nt/s by the wall clock and by this process's CPU seconds."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     entries = predict_genome(predictor, genome, [region], [1, 2])
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     for entry in entries:
         entry.scores.close()
-    return 2 * (region.end - region.start) / seconds
+    positions = 2 * (region.end - region.start)
+    return positions / seconds, positions / cpu
 
 
 def main() -> None:
@@ -59,14 +77,26 @@ def main() -> None:
     parser.add_argument("--random", action="store_true")
     parser.add_argument("--length", type=int, default=2_000_000)
     parser.add_argument("--grid", action="store_true", help="also try other batch/chunk sizes")
-    parser.add_argument("--chunk-size", type=int, default=SPLICE.streaming["chunk_size"])
-    parser.add_argument("--flank", type=int, default=SPLICE.streaming["flank"])
-    parser.add_argument("--batch-size", type=int, default=SPLICE.streaming["batch_size"])
+    parser.add_argument("--chunk-size", type=int, help="default: the card's")
+    parser.add_argument("--flank", type=int, help="default: the card's")
+    parser.add_argument("--batch-size", type=int, help="default: the card's")
+    parser.add_argument("--before", metavar="DIR", help="use the genorrn package in DIR")
+    parser.add_argument("--name", help="results/NAME.json (default: streaming_throughput)")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     genome = Genome(data_path("splice", "athaliana_chr1", "genome.fna.gz"))
     model, description = load(args)
+    if args.random:
+        card = dict(SPLICE.streaming)
+    else:
+        from genorrn.pretrained import load_model
+
+        card = load_model(args.model).streaming_defaults()
+    for key in ("chunk_size", "flank", "batch_size"):
+        if getattr(args, key) is None:
+            setattr(args, key, card[key])
+    load_average = round(os.getloadavg()[0], 1)
     region = Region("NC_003070.9", 10_000_000, 10_000_000 + args.length)
-    warm = Region("NC_003070.9", 1_000_000, 1_100_000)
     B, C, F = args.batch_size, args.chunk_size, args.flank
     settings = [(B, C, F)]
     if args.grid:
@@ -74,12 +104,22 @@ def main() -> None:
     results = []
     for batch, chunk, flank in settings:
         predictor = StreamingPredictor(model, chunk_size=chunk, flank=flank, batch_size=batch)
-        rate(predictor, genome, warm)  # trace once
+        # trace once, at the batch the measured run uses (a full batch: B lanes of 4 chunks)
+        rate(predictor, genome, Region("NC_003070.9", 1_000_000, 1_000_000 + 2 * batch * chunk))
+        wall, cpu = rate(predictor, genome, region)
         results.append({"batch_size": batch, "chunk_size": chunk, "flank": flank,
-                        "nt_per_s": round(rate(predictor, genome, region))})  # fmt: skip
-    report("streaming_throughput" + ("_random" if args.random else ""),
-           {"model": description, "model_sha256": None if args.random else model_sha256(args.model),
-            "region": str(region), "threads": os.cpu_count(), "results": results})  # fmt: skip
+                        "nt_per_s": round(wall), "nt_per_cpu_s": round(cpu)})  # fmt: skip
+    import genorrn
+
+    name = args.name or "streaming_throughput" + ("_random" if args.random else "")
+    command = "python " + " ".join([Path(sys.argv[0]).as_posix(),
+                                    *[a for a in sys.argv[1:] if a != "--inner"]])  # fmt: skip
+    report(name, {"model": description,
+                  "model_sha256": None if args.random else model_sha256(args.model),
+                  "code": f"genorrn from {Path(genorrn.__file__).parent}",
+                  "region": str(region), "threads": os.cpu_count(),
+                  "load_average_1min": [load_average, round(os.getloadavg()[0], 1)],
+                  "results": results}, command=command)  # fmt: skip
 
 
 if __name__ == "__main__":

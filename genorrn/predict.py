@@ -7,7 +7,9 @@
   forward-strand offsets into a temporary binary file (memory stays flat; the page cache is
   not counted as the process's memory); readers take it back in blocks.
 * :func:`predict_genome` runs one :class:`~genorrn.streaming.StreamingPredictor` over every
-  requested region and strand in one pass (lanes mix strands and chromosomes).
+  requested region and strand in one pass (lanes mix strands and chromosomes; whole records
+  shorter than a chunk, as in fragmented assemblies or transcript FASTAs, run in the engine's
+  length buckets instead of full windows).
 * :func:`predict_sequences` streams many short sequences (proteins), one lane each, exact from
   the first residue; :func:`in_background` overlaps it with writing the outputs.
 """

@@ -170,10 +170,14 @@ class LoadedModel:
                                    if k in recipe.streaming}  # fmt: skip
 
     def predictor(self, chunk_size: int | None = None, flank: int | None = None,
-                  batch_size: int | None = None, calibrated: bool = True):  # fmt: skip
+                  batch_size: int | None = None, calibrated: bool = True,
+                  max_memory: int | str | None = None):  # fmt: skip
         """A cached :class:`~genorrn.streaming.StreamingPredictor`; ``None`` options take
         :meth:`streaming_defaults`. Its probabilities are calibrated with the card's
-        calibration when there is one, unless ``calibrated=False`` (raw model outputs)."""
+        calibration when there is one, unless ``calibrated=False`` (raw model outputs).
+        ``max_memory``: the engine's memory budget (bytes or ``"2G"``; default: a safe share
+        of the memory available, see :func:`genorrn.memory.default_budget`)."""
+        from genorrn.memory import parse_size
         from genorrn.streaming import StreamingPredictor
 
         given = {"chunk_size": chunk_size, "flank": flank, "batch_size": batch_size}
@@ -181,7 +185,10 @@ class LoadedModel:
         key = (settings["chunk_size"], settings["flank"], settings["batch_size"])
         if key not in self._predictors:
             self._predictors[key] = StreamingPredictor(self.members, *key)
-        return self._predictors[key].with_transform(self.calibration(calibrated))
+        predictor = self._predictors[key].with_transform(self.calibration(calibrated))
+        if max_memory is not None:  # the same compiled steps under another budget
+            predictor.max_memory = parse_size(max_memory)
+        return predictor
 
     def calibration(self, calibrated: bool = True):
         """The function that calibrates a chunk of probabilities, or None (no calibration in

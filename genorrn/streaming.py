@@ -1,25 +1,44 @@
-"""Chromosome-scale inference: fixed-size chunks with carried LSTM states, flat memory.
+"""Chromosome-scale inference: fixed-size chunks with carried LSTM states, bounded memory.
 
 How a labeller (:func:`genorrn.models.build_labeller`) runs over a sequence of any length:
 
 * The sequence is cut into **chunks** of ``chunk_size`` positions. Each chunk is fed as a
   window ``[start - conv_context, start + chunk_size + flank)``: the left context feeds the
   convolutional front end, the right **flank** is lookahead for the backward LSTMs.
-* **Forward LSTMs carry their state exactly** from chunk to chunk (``initial_state`` in,
-  ``return_state`` out; never ``stateful=True``, whose ``Bidirectional`` carries the backward
-  state in the wrong direction). Each layer runs its core and its flank as two calls so the
-  state handed on is the one at the end of the core.
+* **Forward LSTMs carry their state exactly** from chunk to chunk (``initial_state`` in, state
+  out; never ``stateful=True``, whose ``Bidirectional`` carries the backward state in the wrong
+  direction). Each layer runs its core and then its flank, so the state handed on is the one at
+  the end of the core.
 * **Backward LSTMs** start from a zero state at the end of the flank and run right to left over
   flank + core. The flank's length bounds the error: an LSTM's dependence on its initial state
   decays with distance; ``benchmarks/streaming_exactness.py`` measures error against flank.
 * **Lanes.** To keep a batch full, every interval to predict is split into segments of whole
-  chunks, and ``batch_size`` lanes run segments side by side, one chunk per lane per call. A
-  segment that does not start at position 0 first runs one **warm-up chunk** (the chunk before
-  it, outputs discarded) so its forward state is the one carried over ``chunk_size`` positions
-  (exact up to that decay; ``split=False`` makes every interval one lane, exact from 0).
-* **Fixed shapes**: every call has the same ``(batch, window, alphabet)`` shape, so nothing
-  retraces; the sequence end is handled with a right-padded mask (the backward LSTM skips the
-  padding, as it never sees it in a whole-sequence call).
+  chunks, and up to ``batch_size`` lanes run segments side by side, one chunk per lane per
+  call. A segment that does not start at position 0 first runs one **warm-up chunk** (the
+  chunk before it, outputs discarded) so its forward state is the one carried over
+  ``chunk_size`` positions (exact up to that decay; ``split=False`` makes every interval one
+  lane, exact from 0).
+* **Memory is bounded by design.** Before anything is allocated, a run estimates its peak
+  resident memory (what the process holds now + lanes × the bytes of a lane of its window,
+  :func:`~genorrn.memory.memory_model`) and fits the batch to ``max_memory`` (default: a safe
+  share of the memory available to the process, cgroup limits included,
+  :func:`~genorrn.memory.default_budget`): the batch shrinks to the lanes that exist and to
+  the budget; a setting that cannot fit at batch 1 is refused with one line
+  (:class:`~genorrn.memory.MemoryBudgetError`). On CPU the LSTMs run time-major, both
+  directions of a layer in one loop that reads its input in place
+  (:class:`StreamingLSTMStack`): about 60% of the memory of Keras' ``LSTM``/``flip``/
+  ``concatenate`` layers, faster, and the same numbers bit for bit; on a GPU the Keras layers
+  (cuDNN) are kept.
+* **Short records** (whole sequences shorter than a chunk: transcripts, contigs, proteins,
+  windows) are not padded to a full window: they run in a few fixed **length buckets** (the
+  powers of two below the chunk, one step model each, no flank needed since the record ends
+  inside the window), many lanes per call, with the same numbers as the full-window call (float32
+  rounding: ≤ 3e-7 measured).
+* **Shapes**: the window length of each step model is fixed, so a model is traced for one
+  window; the batch dimension is free (a run's batch is fitted to its lanes and budget), so a
+  step model traces at most twice (Keras' ``reduce_retracing``: the second batch size makes
+  the trace batch-generic). The sequence end is handled with a right-padded mask (the backward
+  LSTM skips the padding, as it never sees it in a whole-sequence call).
 * Results are handed to a **sink** chunk by chunk (``sink(stream, start, probs)``), so nothing
   holds a whole chromosome's one-hot input or output.
 * **Ensembles**: given a list of labellers, one step model runs them all on the same window
@@ -30,16 +49,30 @@ How a labeller (:func:`genorrn.models.build_labeller`) runs over a sequence of a
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
+from genorrn.memory import (  # noqa: F401  (re-exported: the engine's memory model)
+    RUN_OVERHEAD,
+    MemoryBudgetError,
+    bytes_per_position,
+    current_rss,
+    default_budget,
+    format_size,
+    memory_available,
+    memory_model,
+    parse_size,
+    trim_memory,
+)
 from genorrn.models.ensemble import combine_steps, ensemble_config
 from genorrn.models.labeller import config_of
 
 
+# -- planning ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Stream:
     """One sequence to stream: ``fetch(start, end)`` returns its one-hot rows ``[start, end)``."""
@@ -78,20 +111,166 @@ def plan_tasks(
     return sorted(tasks, key=lambda t: t.end - t.start, reverse=True)
 
 
+#: shortest length bucket for whole short records
+MIN_BUCKET = 32
+#: a bucket's step model is built only when it saves at least this many padded lane-positions
+#: in one run (building and tracing one costs about as much as this much prediction)
+BUCKET_MIN_SAVING = 1_000_000
+
+
+def bucket_lengths(chunk_size: int) -> list[int]:
+    """Window cores for whole records shorter than a chunk: the powers of two from
+    :data:`MIN_BUCKET` below ``chunk_size`` (longer records use full windows)."""
+    lengths, n = [], MIN_BUCKET
+    while n < chunk_size:
+        lengths.append(n)
+        n *= 2
+    return lengths
+
+
+# -- step models ------------------------------------------------------------------------------
 def _lstm_from(layer: keras.layers.LSTM, name: str, **overrides) -> keras.layers.LSTM:
     config = layer.get_config() | overrides | {"name": name}
     return keras.layers.LSTM.from_config(config)
 
 
+def _cell_copy(trained: keras.layers.LSTM, input_dim: int) -> keras.layers.LSTMCell:
+    cell = keras.layers.LSTMCell.from_config(trained.cell.get_config())
+    cell.build((None, input_dim))
+    cell.set_weights(trained.cell.get_weights())
+    return cell
+
+
+def scan_lstms() -> bool:
+    """Whether step models use :class:`StreamingLSTMStack` (CPU) rather than Keras' LSTM
+    layers (kept on a GPU, where they run as cuDNN kernels). ``GENORRN_STREAMING_LSTM=keras``
+    or ``=scan`` chooses."""
+    choice = os.environ.get("GENORRN_STREAMING_LSTM", "").strip().lower()
+    if choice in ("keras", "scan"):
+        return choice == "scan"
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
+
+
+class StreamingLSTMStack(keras.layers.Layer):
+    """Every LSTM layer of a labeller for one chunk step, run time-major.
+
+    Inputs: the conv features of the window ``(B, ctx + core + flank, width)``, its mask and
+    the forward states ``[h_0, c_0, h_1, …]``; outputs: the features of the core
+    ``(B, core, last width)`` for the head, then the forward states at the end of the core.
+    Each layer is one ``while_loop`` per stretch in which both directions step together (the
+    forward one over the core, then both over the flank … see :meth:`_layer`), reading its
+    input in place (time-major slices alias) and writing outputs at their own positions (no
+    reversed copies). Masked steps keep the state and repeat the last output, exactly as Keras'
+    masked LSTMs; the cells are copies of the trained ones, so the numbers are the same as the
+    Keras layers' (checked bit for bit by tests/test_streaming.py).
+    """
+
+    def __init__(self, cells, core: int, flank: int, ctx: int, **kwargs):
+        super().__init__(**kwargs)
+        #: per layer: (forward cell, backward cell or None)
+        self.cells = cells
+        self.core, self.flank, self.ctx = core, flank, ctx
+
+    def compute_output_spec(self, x, mask, states):
+        batch = x.shape[0]
+        fwd, bwd = self.cells[-1]
+        width = fwd.units * (2 if bwd is not None else 1)
+        out = [keras.KerasTensor((batch, self.core, width), dtype=x.dtype)]
+        for fwd, _ in self.cells:
+            out += [keras.KerasTensor((batch, fwd.units), dtype=x.dtype) for _ in "hc"]
+        return out
+
+    def call(self, x, mask, states):
+        import tensorflow as tf
+
+        # time-major; slicing off the conv context along axis 0 aliases
+        x = tf.transpose(x, (1, 0, 2))[self.ctx :]
+        mask = tf.transpose(mask)[self.ctx :]
+        outs = []
+        for i, (fwd, bwd) in enumerate(self.cells):
+            x, h, c = self._layer(x, mask, fwd, bwd, states[2 * i], states[2 * i + 1],
+                                  last=i == len(self.cells) - 1)  # fmt: skip
+            outs += [h, c]
+        return [tf.transpose(x, (1, 0, 2)), *outs]
+
+    def _layer(self, x, mask, fwd, bwd, h0, c0, last: bool):
+        import tensorflow as tf
+
+        C, F = self.core, self.flank
+        zero = tf.zeros_like(h0)
+
+        def ta(size, cell):
+            return tf.TensorArray(x.dtype, size=size, element_shape=tf.TensorShape([None, cell.units]))
+
+        f = {"cell": fwd, "h": h0, "c": c0, "prev": zero, "t": 0, "step": 1, "ta": ta(C, fwd)}
+        if bwd is None:  # forward only: the next layer and the head read the core only
+            self._scan(x, mask, C, [f])
+            return f["ta"].stack(), f["h"], f["c"]
+        if last:  # backward over the flank (state only), then both over the core
+            b = {"cell": bwd, "h": zero, "c": zero, "prev": zero, "t": C + F - 1, "step": -1,
+                 "ta": None}  # fmt: skip
+            self._scan(x, mask, F, [b])
+            b["ta"] = ta(C, bwd)
+            self._scan(x, mask, C, [f, b])
+            h, c = f["h"], f["c"]
+        else:  # both over the core (backward: its last C positions), then both over the rest
+            f["ta"] = ta(C + F, fwd)
+            b = {"cell": bwd, "h": zero, "c": zero, "prev": zero, "t": C + F - 1, "step": -1,
+                 "ta": ta(C + F, bwd)}  # fmt: skip
+            self._scan(x, mask, C, [f, b])
+            h, c = f["h"], f["c"]
+            f["prev"] = zero  # the flank is a separate masked call in a Keras step
+            self._scan(x, mask, F, [f, b])
+        return tf.concat([f["ta"].stack(), b["ta"].stack()], axis=-1), h, c
+
+    @staticmethod
+    def _scan(x, mask, n: int, dirs: list[dict]) -> None:
+        """``n`` steps of every direction in ``dirs`` in one loop (updates their dicts)."""
+        import tensorflow as tf
+
+        if n <= 0:
+            return
+
+        def body(i, *carried):
+            new = []
+            for k, d in enumerate(dirs):
+                h, c, prev, out = carried[4 * k : 4 * k + 4]
+                t = d["t"] + d["step"] * i
+                y, (h_new, c_new) = d["cell"](x[t], [h, c])
+                m = tf.expand_dims(mask[t], -1)
+                y = tf.where(m, y, prev)
+                h, c = tf.where(m, h_new, h), tf.where(m, c_new, c)
+                if d["ta"] is not None:
+                    out = out.write(t, y)
+                new += [h, c, y, out]
+            return (i + 1, *new)
+
+        start = []
+        for d in dirs:
+            start += [d["h"], d["c"], d["prev"], d["ta"] if d["ta"] is not None else tf.constant(0)]
+        result = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *start),
+                               maximum_iterations=n, parallel_iterations=32)  # fmt: skip
+        for k, d in enumerate(dirs):
+            d["h"], d["c"], d["prev"] = result[1 + 4 * k : 4 + 4 * k]
+            if d["ta"] is not None:
+                d["ta"] = result[4 + 4 * k]
+            d["t"] = d["t"] + d["step"] * n
+
+
 def build_step_model(
-    model: keras.Model, chunk_size: int, flank: int, batch_size: int, name: str = "streaming_step"
-) -> tuple[keras.Model, list[int]]:
-    """A fixed-shape Keras model doing one chunk step for ``batch_size`` lanes.
+    model: keras.Model, chunk_size: int, flank: int, batch_size: int | None = None,
+    name: str = "streaming_step", scan: bool | None = None,
+) -> tuple[keras.Model, list[int]]:  # fmt: skip
+    """A fixed-window Keras model doing one chunk step for a batch of lanes.
 
     Inputs: window one-hot ``(B, conv_context + chunk + flank, A)``, its mask (True inside the
     sequence) ``(B, conv_context + chunk + flank)``,
     then ``h, c`` of every forward LSTM. Outputs: probabilities of the chunk ``(B, chunk, K)``,
     then the new ``h, c`` of every forward LSTM. Weights are copied from ``model``.
+    ``batch_size`` None: any batch. ``scan``: :class:`StreamingLSTMStack` (default on CPU,
+    see :func:`scan_lstms`) or Keras' LSTM layers (False).
     """
     cfg = config_of(model)
     layers = {layer.name: layer for layer in model.layers}
@@ -110,17 +289,28 @@ def build_step_model(
     for i in range(cfg.conv_layers if cfg.conv_filters else 0):
         # shared with the trained model; zero outside the sequence as 'same' padding would be
         x = layers[f"conv_{i}"](x) * inside
+    trained = [(layers[f"bilstm_{i}"].forward_layer, layers[f"bilstm_{i}"].backward_layer)
+               if cfg.bidirectional else (layers[f"lstm_{i}"], None)
+               for i in range(len(cfg.lstm_units))]  # fmt: skip
+    if scan if scan is not None else scan_lstms():
+        cells, width = [], x.shape[-1]
+        for trained_fwd, trained_bwd in trained:
+            fwd = _cell_copy(trained_fwd, width)
+            bwd = _cell_copy(trained_bwd, width) if trained_bwd is not None else None
+            cells.append((fwd, bwd))
+            width = trained_fwd.units * (2 if bwd is not None else 1)
+        x, *state_outs = StreamingLSTMStack(cells, core, flank, ctx, name="lstm_stack")(
+            x, m_in, state_ins
+        )
+        probs = layers["head"](x)
+        step = keras.Model([x_in, m_in, *state_ins], [probs, *state_outs], name=name)
+        return step, list(cfg.lstm_units)
     x = x[:, ctx:, :]
     m_seq = m_in[:, ctx:]
     mask_core, mask_flank = m_seq[:, :core], m_seq[:, core:]
     state_outs, copies = [], []
     last = len(cfg.lstm_units) - 1
-    for i in range(len(cfg.lstm_units)):
-        if cfg.bidirectional:
-            wrapper = layers[f"bilstm_{i}"]
-            trained_fwd, trained_bwd = wrapper.forward_layer, wrapper.backward_layer
-        else:
-            trained_fwd, trained_bwd = layers[f"lstm_{i}"], None
+    for i, (trained_fwd, trained_bwd) in enumerate(trained):
         fwd = _lstm_from(trained_fwd, f"stream_fwd_{i}", return_state=True, go_backwards=False)
         h0, c0 = state_ins[2 * i], state_ins[2 * i + 1]
         y_core, h, c = fwd(x[:, :core], initial_state=[h0, c0], mask=mask_core)
@@ -142,17 +332,23 @@ def build_step_model(
             x = y_fwd
     probs = layers["head"](x)
     step = keras.Model([x_in, m_in, *state_ins], [probs, *state_outs], name=name)
-    for new, trained in copies:
-        new.set_weights(trained.get_weights())
+    for new, trained_layer in copies:
+        new.set_weights(trained_layer.get_weights())
     return step, list(cfg.lstm_units)
 
 
+# -- the engine -------------------------------------------------------------------------------
 class StreamingPredictor:
     """Run a labeller, or the mean of several (an ensemble: a list of labellers with one
     alphabet and one set of classes), over streams of any length in fixed-size chunks (see
     the module doc). ``config``: the model's :class:`~genorrn.models.LabellerConfig`, or for
     an ensemble an :class:`~genorrn.models.ensemble.EnsembleConfig` (``alphabet_size``,
-    ``num_classes``, ``conv_context``: the members' largest)."""
+    ``num_classes``, ``conv_context``: the members' largest).
+
+    ``batch_size`` is the most lanes per call; a run uses fewer when it has fewer lanes or when
+    ``max_memory`` (bytes, or a size such as ``"2G"``; default :func:`default_budget` at the
+    time of the run) holds fewer (:meth:`fit_batch`).
+    """
 
     def __init__(
         self,
@@ -160,27 +356,40 @@ class StreamingPredictor:
         chunk_size: int,
         flank: int,
         batch_size: int,
+        max_memory: int | str | None = None,
     ):
         if chunk_size < 1 or flank < 0 or batch_size < 1:
             raise ValueError("chunk_size and batch_size must be >= 1 and flank >= 0")
         self.chunk_size, self.flank, self.batch_size = chunk_size, flank, batch_size
-        members = list(model) if isinstance(model, (list, tuple)) else [model]
-        if not members:
+        self.max_memory = None if max_memory is None else parse_size(max_memory)
+        self.members = list(model) if isinstance(model, (list, tuple)) else [model]
+        if not self.members:
             raise ValueError("no model to stream")
+        members = self.members
         self.config = config_of(members[0]) if len(members) == 1 else ensemble_config(members)
         if self.config.conv_context > flank:
             raise ValueError(f"flank must be >= the conv context ({self.config.conv_context})")
-        if len(members) == 1:
-            self.step, self.units = build_step_model(members[0], chunk_size, flank, batch_size)
-        else:
-            built = [build_step_model(m, chunk_size, flank, batch_size, name=f"member_{k}")
-                     for k, m in enumerate(members)]  # fmt: skip
-            contexts = [c.conv_context for c in self.config.members]
-            units = [u for _, u in built]
-            self.step = combine_steps([s for s, _ in built], contexts, units, batch_size)
-            self.units = [u for member_units in units for u in member_units]
+        self.member_configs = [config_of(m) for m in members]
+        self.units = [u for c in self.member_configs for u in c.lstm_units]
+        #: the step's LSTMs: StreamingLSTMStack (CPU) or Keras' layers (GPU), see scan_lstms
+        self.scan = scan_lstms()
+        #: (bytes per lane-position, bytes per lane) of a step call (:func:`memory_model`)
+        self.memory_model = memory_model(self.member_configs, keras_lstm=not self.scan)
+        self.step = self._build(chunk_size, flank)
+        self._buckets: dict[int, keras.Model] = {}
         #: applied to every chunk of probabilities before the sink (e.g. calibration)
         self.transform: Callable[[np.ndarray], np.ndarray] | None = None
+        #: what the last :meth:`run` did: lanes, batch, budget and estimated peak per shape
+        self.last_run: dict = {}
+
+    def _build(self, chunk: int, flank: int) -> keras.Model:
+        """A step model of every member for windows of ``chunk`` + ``flank`` (any batch)."""
+        if len(self.members) == 1:
+            return build_step_model(self.members[0], chunk, flank, None, scan=self.scan)[0]
+        built = [build_step_model(m, chunk, flank, None, name=f"member_{k}", scan=self.scan)
+                 for k, m in enumerate(self.members)]  # fmt: skip
+        contexts = [c.conv_context for c in self.member_configs]
+        return combine_steps([s for s, _ in built], contexts, [u for _, u in built], None)
 
     def with_transform(self, transform: Callable[[np.ndarray], np.ndarray] | None):
         """A predictor sharing this one's compiled step model whose outputs pass through
@@ -195,6 +404,51 @@ class StreamingPredictor:
     def num_classes(self) -> int:
         return self.config.num_classes
 
+    # -- memory --------------------------------------------------------------------------------
+    def window(self, chunk: int | None = None, flank: int | None = None) -> int:
+        chunk = self.chunk_size if chunk is None else chunk
+        flank = self.flank if flank is None else flank
+        return self.config.conv_context + chunk + flank
+
+    def budget(self) -> int:
+        """The memory budget of a run starting now (bytes)."""
+        return self.max_memory if self.max_memory is not None else default_budget()
+
+    def estimate_peak(self, batch: int, window: int | None = None, base: int | None = None) -> int:
+        """Estimated peak resident bytes of a call of ``batch`` lanes × ``window`` positions:
+        the process's memory now (``base``), :data:`RUN_OVERHEAD` and the call's tensors."""
+        window = self.window() if window is None else window
+        base = current_rss() if base is None else base
+        return base + RUN_OVERHEAD + batch * self.lane_bytes(window)
+
+    def lane_bytes(self, window: int | None = None) -> int:
+        """Estimated bytes one lane of ``window`` positions adds to a call."""
+        per_position, per_lane = self.memory_model
+        return (self.window() if window is None else window) * per_position + per_lane
+
+    def fit_batch(self, lanes: int, window: int | None = None, most: int | None = None,
+                  budget: int | None = None, base: int | None = None) -> int:  # fmt: skip
+        """Lanes per call for ``lanes`` lanes of ``window`` positions: at most ``most``
+        (default ``batch_size``), the lanes that exist and what the budget holds.
+        :class:`MemoryBudgetError` (one line naming the options) if not even one fits."""
+        window = self.window() if window is None else window
+        most = self.batch_size if most is None else most
+        budget = self.budget() if budget is None else budget
+        base = current_rss() if base is None else base
+        room = budget - base - RUN_OVERHEAD
+        fits = room // self.lane_bytes(window) if room > 0 else 0
+        if fits < 1:
+            need = self.estimate_peak(1, window, base)
+            raise MemoryBudgetError(
+                f"memory budget {format_size(budget)} is too small for chunk {self.chunk_size} "
+                f"+ flank {self.flank}: one lane needs about {format_size(need)} (this process "
+                f"holds {format_size(base)}, a lane of {window} positions "
+                f"{format_size(self.lane_bytes(window))}); lower --chunk-size or --flank, or "
+                "raise --max-memory"
+            )
+        return int(max(1, min(most, lanes, fits)))
+
+    # -- running -------------------------------------------------------------------------------
     def run(
         self,
         intervals: Iterable[Task],
@@ -205,10 +459,65 @@ class StreamingPredictor:
     ) -> None:
         """Predict every interval; ``sink(stream, start, probs)`` receives each finished chunk
         (``probs`` is ``(n, classes)`` for positions ``[start, start + n)`` of ``stream``).
-        ``progress(n)`` is called with the number of positions done after each step."""
-        B, C, F = self.batch_size, self.chunk_size, self.flank
+        ``progress(n)`` is called with the number of positions done after each step.
+        Whole records shorter than a chunk run in length buckets (see the module doc)."""
+        intervals = [t for t in intervals if t.end > t.start]
+        trim_memory()
+        budget, base = self.budget(), current_rss()
+        long, short = self._bucketed(intervals)
+        self.last_run = {"budget": budget, "base": base, "calls": []}
+        if long:
+            # planned for batch_size lanes whatever the budget, so that the numbers do not
+            # depend on the memory available (segments and their warm-ups are the same)
+            tasks = plan_tasks(long, self.batch_size, self.chunk_size, split)
+            batch = self.fit_batch(len(tasks), budget=budget, base=base)
+            self._record(len(tasks), batch, self.window(), base)
+            self._run_lanes(self.step, tasks, batch, self.chunk_size, self.flank, split, sink,
+                            progress)  # fmt: skip
+        for core, tasks in short.items():
+            window = self.window(core, 0)
+            # as many lane-positions per call as a full batch of full windows, within budget
+            most = max(1, self.batch_size * self.window() // window)
+            batch = self.fit_batch(len(tasks), window, most=most, budget=budget, base=base)
+            self._record(len(tasks), batch, window, base)
+            self._run_lanes(self._bucket(core), tasks, batch, core, 0, False, sink, progress)
+
+    def _record(self, lanes: int, batch: int, window: int, base: int) -> None:
+        self.last_run["calls"].append({"lanes": lanes, "batch": batch, "window": window,
+                                       "estimated_peak": self.estimate_peak(batch, window, base)})  # fmt: skip
+
+    def _bucketed(self, intervals: list[Task]) -> tuple[list[Task], dict[int, list[Task]]]:
+        """Split ``intervals`` into those streamed in full chunks and whole short records by
+        length bucket (buckets whose step model exists or would save enough padding)."""
+        lengths = bucket_lengths(self.chunk_size)
+        if not lengths:
+            return intervals, {}
+        full = self.window()
+        long, short = [], {}
+        for task in intervals:
+            whole = task.start == 0 and task.end == task.stream.length
+            if whole and task.end <= lengths[-1]:
+                core = next(n for n in lengths if n >= task.end)
+                short.setdefault(core, []).append(task)
+            else:
+                long.append(task)
+        kept = {}
+        for core, tasks in sorted(short.items(), reverse=True):
+            saving = len(tasks) * (full - self.window(core, 0))
+            if core in self._buckets or saving >= BUCKET_MIN_SAVING:
+                kept[core] = tasks
+            else:
+                long.extend(tasks)
+        return long, kept
+
+    def _bucket(self, core: int) -> keras.Model:
+        if core not in self._buckets:
+            self._buckets[core] = self._build(core, 0)
+        return self._buckets[core]
+
+    def _run_lanes(self, step, tasks, B, C, F, split, sink, progress) -> None:
         ctx = self.config.conv_context
-        tasks = iter(plan_tasks(intervals, B, C, split))
+        tasks = iter(tasks)
         lanes: list[list | None] = [None] * B  # [task, next core start, warming up]
         states = [np.zeros((B, u), np.float32) for u in self.units for _ in range(2)]
         x = np.zeros((B, ctx + C + F, self.config.alphabet_size), np.float32)
@@ -231,7 +540,7 @@ class StreamingPredictor:
                 lo, hi = max(pos - ctx, 0), min(pos + C + F, stream.length)
                 x[b, lo - (pos - ctx) : hi - (pos - ctx)] = stream.fetch(lo, hi)
                 mask[b, lo - (pos - ctx) : hi - (pos - ctx)] = True
-            outputs = self.step.predict_on_batch([x, mask, *states])
+            outputs = step.predict_on_batch([x, mask, *states])
             probs, states = np.asarray(outputs[0]), [np.array(s) for s in outputs[1:]]
             done = 0
             for b, lane in enumerate(lanes):

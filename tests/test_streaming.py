@@ -81,3 +81,38 @@ def test_config_round_trip_and_save_load(tmp_path):
     x = np.random.default_rng(0).random((1, 50, 4)).astype("float32")
     # same weights, same graph: measured identical
     np.testing.assert_array_equal(model.predict_on_batch(x), loaded.predict_on_batch(x))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_cpu_step_equals_keras_lstm_layers_bit_for_bit(real_sequence, name):
+    """The CPU step model (StreamingLSTMStack: time-major loops, both directions together)
+    gives exactly the numbers of the Keras LSTM layers (kept on GPU) at every position inside
+    the sequence and in the carried states, with sequences ending in the core, in the flank,
+    starting late (left padding) and empty lanes."""
+    from genorrn.streaming import build_step_model
+
+    keras.utils.set_random_seed(4)
+    model = build_labeller(CONFIGS[name])
+    ctx = config_of(model).conv_context
+    rng = np.random.default_rng(4)
+    for chunk, flank in ((700, 150), (512, 0)):
+        window, batch = ctx + chunk + flank, 5
+        starts = rng.integers(0, len(real_sequence) - window, batch)
+        x = np.stack([real_sequence[s : s + window] for s in starts])
+        mask = np.ones((batch, window), bool)
+        mask[1, window - flank - 90 :] = False  # ends in the core
+        mask[2, window - max(flank // 2, 1) :] = False  # ends in the flank
+        mask[3, : ctx + 3] = False  # starts late
+        mask[4] = False  # empty lane
+        x[~mask] = 0.0
+        states = [rng.normal(0, 0.3, (batch, u)).astype(np.float32)
+                  for u in config_of(model).lstm_units for _ in "hc"]  # fmt: skip
+        keras_out = build_step_model(model, chunk, flank, None, scan=False)[0].predict_on_batch(
+            [x, mask, *states])  # fmt: skip
+        scan_out = build_step_model(model, chunk, flank, None, scan=True)[0].predict_on_batch(
+            [x, mask, *states])  # fmt: skip
+        inside = mask[:, ctx : ctx + chunk]
+        np.testing.assert_array_equal(np.asarray(scan_out[0])[inside],
+                                      np.asarray(keras_out[0])[inside])  # fmt: skip
+        for got, expected in zip(scan_out[1:], keras_out[1:]):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 
 from genorrn.recipes import SCHEDULES, recipe
 
@@ -133,8 +132,11 @@ def add_model_option(parser, task: str) -> None:
 
 
 def add_streaming_options(parser, task: str) -> None:
-    """``--chunk-size``, ``--flank``, ``--batch-size``: the streaming engine's knobs (None: the
-    model card's, else the task recipe's; resolved by ``LoadedModel.predictor``)."""
+    """``--chunk-size``, ``--flank``, ``--batch-size``, ``--max-memory``: the streaming engine's
+    knobs (None: the model card's, else the task recipe's, and the default memory budget;
+    resolved by ``LoadedModel.predictor``)."""
+    from genorrn.memory import SAFE_SHARE
+
     d, unit = recipe(task).streaming, UNITS[task]
     parser.add_argument("--chunk-size", type=int_range(1), default=None, metavar="N",
                         help=f"{unit} per chunk (default: the model card's, else "
@@ -143,9 +145,27 @@ def add_streaming_options(parser, task: str) -> None:
                         help=f"lookahead {unit} for the backward LSTMs (default: the model "
                         f"card's, else {d['flank']})")
     parser.add_argument("--batch-size", type=int_range(1), default=None, metavar="N",
-                        help=f"chunks (lanes) per call (default: the model card's, else "
-                        f"{d['batch_size']})")
+                        help=f"most chunks (lanes) per call (default: the model card's, else "
+                        f"{d['batch_size']}); fewer when there are fewer lanes or "
+                        "--max-memory holds fewer")
+    parser.add_argument("--max-memory", type=memory_size, default=None, metavar="SIZE",
+                        help="memory budget of the streaming engine, e.g. 2G or 1500M (default: "
+                        f"{round(100 * SAFE_SHARE)}%% of the memory available to the process, "
+                        "cgroup limits included); the batch shrinks to fit, and a chunk + flank "
+                        "that cannot fit at batch 1 is refused")
     add_calibration_option(parser)
+
+
+def memory_size(text: str) -> int:
+    """argparse type for a memory size (``2G``, ``1500M``, bytes): bytes."""
+    import argparse
+
+    from genorrn.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_calibration_option(parser) -> None:
@@ -156,9 +176,10 @@ def add_calibration_option(parser) -> None:
 
 def predictor_of(model, args):
     """The streaming predictor a command asked for (``--chunk-size``, ``--flank``,
-    ``--batch-size``, ``--uncalibrated``)."""
+    ``--batch-size``, ``--max-memory``, ``--uncalibrated``)."""
     return model.predictor(args.chunk_size, args.flank, args.batch_size,
-                           calibrated=not args.uncalibrated)  # fmt: skip
+                           calibrated=not args.uncalibrated,
+                           max_memory=getattr(args, "max_memory", None))  # fmt: skip
 
 
 def add_chr_prefix_option(parser) -> None:
@@ -299,30 +320,7 @@ def starting_model(args, given: dict, task: str):
                                 "widened": bool(args.widen), "widen_seed": args.seed}}  # fmt: skip
 
 
-class Progress:
-    """Counts positions and their rate; draws a tqdm bar on a terminal (silent in logs)."""
-
-    def __init__(self, total: int | None, description: str):
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, unit="nt", unit_scale=True, desc=description,
-                        file=sys.stderr, disable=None, smoothing=0.1)  # fmt: skip
-        self.done = 0
-        self.start = time.perf_counter()
-
-    def update(self, n: int) -> None:
-        self.done += n
-        self.bar.update(n)
-
-    @property
-    def rate(self) -> float:
-        return self.done / max(time.perf_counter() - self.start, 1e-9)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.bar.close()
+from genorrn.progress import Progress  # noqa: E402, F401  (for the commands: bar or log lines)
 
 
 def add_zoom_option(parser) -> None:

@@ -75,13 +75,12 @@ def predict_splice(args) -> int:
     predictor = predictor_of(model, args)
     total = 2 * sum(r.end - r.start for r in regions)
     with Progress(total, "predict splice") as bar:
-        steps = StepTimer(bar.update)
         summary = predict_to_files(predictor, genome, regions, args.output, args.format,
-                                   args.threshold, progress=steps,
+                                   args.threshold, progress=bar.update,
                                    zoom_levels=args.zoom_levels)  # fmt: skip
     seconds = time.perf_counter() - started
     positions = summary["positions_both_strands"]
-    steady = steps.steady_rate
+    steady = bar.steady_rate()
     summary |= {"seconds": round(seconds, 1),
                 "nt_per_s_incl_startup": round(positions / max(seconds, 1e-9)),
                 "nt_per_s_steady": None if steady is None else round(steady)}  # fmt: skip
@@ -95,32 +94,6 @@ def predict_splice(args) -> int:
           f"{len(regions)} region(s)) in {seconds:.1f} s ({rate}) -> "
           f"{', '.join(str(p) for p in outputs)}", file=sys.stderr)  # fmt: skip
     return 0
-
-
-class StepTimer:
-    """A progress callback that also times the streaming steps after the first one (the first
-    includes graph tracing): :attr:`steady_rate`, positions per second, is None until a second
-    step has finished."""
-
-    def __init__(self, update):
-        self.update = update
-        self.first_at: float | None = None
-        self.last_at: float | None = None
-        self.after_first = 0
-
-    def __call__(self, n: int) -> None:
-        now = time.perf_counter()
-        if self.first_at is None:
-            self.first_at = now
-        else:
-            self.after_first, self.last_at = self.after_first + n, now
-        self.update(n)
-
-    @property
-    def steady_rate(self) -> float | None:
-        if self.last_at is None or self.last_at <= self.first_at:
-            return None
-        return self.after_first / (self.last_at - self.first_at)
 
 
 def add_variants_parser(sub) -> None:
@@ -266,8 +239,6 @@ def predict_structure(args) -> int:
 def _predict_structure(args, source, name: str) -> int:
     from itertools import islice
 
-    from tqdm import tqdm
-
     from genorrn.data.proteins import read_proteins
     from genorrn.errors import InputError
     from genorrn.io.outputs import atomic_output, check_files_folder, check_output_path
@@ -300,8 +271,7 @@ def _predict_structure(args, source, name: str) -> int:
 
     model = load_model(args.model, task="structure")
     predictor = predictor_of(model, args)
-    bar = tqdm(total=end - start, unit="protein", desc="predict structure", file=sys.stderr,
-               disable=None if end - start > 1 else True, smoothing=0.1)  # fmt: skip
+    bar = Progress(end - start, "predict structure", unit="protein", enabled=end - start > 1)
     records = islice(read_proteins(source, name), start, end)
     results = in_background(predict_sequences(predictor, records, progress=bar.update))
     if args.format != "csv" and not folder and start == end:  # an empty shard of one record
