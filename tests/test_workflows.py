@@ -30,7 +30,8 @@ if importlib.util.find_spec("snakemake") is None:
 
 WORKFLOWS = REPO / "workflows"
 SNAKEFILE = WORKFLOWS / "Snakefile"
-TEST_CONFIG = WORKFLOWS / ".test" / "config.yaml"
+TEST_CONFIG = WORKFLOWS / ".test" / "config.yaml"  # the 2-minute check: shipped models
+TRAIN_CONFIG = WORKFLOWS / ".test" / "train.yaml"  # ... and tiny training jobs, merged over it
 LOCAL = WORKFLOWS / "profiles" / "local"
 SLURM = WORKFLOWS / "profiles" / "slurm"
 CONFIG = WORKFLOWS / "config" / "config.yaml"
@@ -97,14 +98,13 @@ SHIPPED_SPLICE = {
     "splice_merge_predictions": 1,
     "splice_all": 1,
 }
-TEST_SPLICE = {
-    "splice_preprocess": 2,
-    "splice_train": 1,
+TEST_SPLICE = {  # .test/config.yaml: the shipped model, no training
     "splice_evaluate": 1,
-    "splice_predict_chunk": 3,  # D. melanogaster chr4, 1,348,131 bp in 500 kb chunks
+    "splice_predict_chunk": 3,  # D. melanogaster chr4:1-300000 in 100 kb chunks
     "splice_merge_predictions": 1,
     "splice_all": 1,
 }
+TRAIN_SPLICE = {**TEST_SPLICE, "splice_preprocess": 2, "splice_train": 1}  # + .test/train.yaml
 SHIPPED_STRUCTURE = {
     "structure_homology_filter": 1,
     "structure_train": 1,
@@ -113,25 +113,30 @@ SHIPPED_STRUCTURE = {
     "structure_merge_predictions": 1,
     "structure_all": 1,
 }
-STRUCTURE = {**SHIPPED_STRUCTURE, "structure_predict_shard": 2}  # .test: 2 shards
+TRAIN_STRUCTURE = {**SHIPPED_STRUCTURE, "structure_predict_shard": 2}  # .test: 2 shards
+TEST_STRUCTURE = {k: n for k, n in TRAIN_STRUCTURE.items()
+                  if k not in ("structure_homology_filter", "structure_train")}  # fmt: skip
 
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize(
-    "configfile,target,expected",
+    "configfiles,target,expected",
     [
-        (None, "splice_all", SHIPPED_SPLICE),
-        (None, "structure_all", SHIPPED_STRUCTURE),
-        (TEST_CONFIG, "splice_all", TEST_SPLICE),
-        (TEST_CONFIG, "structure_all", STRUCTURE),
+        ((), "splice_all", SHIPPED_SPLICE),
+        ((), "structure_all", SHIPPED_STRUCTURE),
+        ((TEST_CONFIG,), "splice_all", TEST_SPLICE),
+        ((TEST_CONFIG,), "structure_all", TEST_STRUCTURE),
+        ((TEST_CONFIG, TRAIN_CONFIG), "splice_all", TRAIN_SPLICE),
+        ((TEST_CONFIG, TRAIN_CONFIG), "structure_all", TRAIN_STRUCTURE),
     ],
-    ids=["shipped-splice", "shipped-structure", "test-splice", "test-structure"],
-)
-def test_dry_run(tmp_path, configfile, target, expected):
+    ids=["shipped-splice", "shipped-structure", "test-splice", "test-structure",
+         "train-splice", "train-structure"],
+)  # fmt: skip
+def test_dry_run(tmp_path, configfiles, target, expected):
     shared_path("splice", "athaliana_chr1")
     shared_path("splice", "dmel_chr4")
     shared_path("structure")
-    extra = ["--configfile", str(configfile)] if configfile else []
+    extra = ["--configfile", *map(str, configfiles)] if configfiles else []
     output = snakemake(target, "-n", "--cores", "1", *extra, workdir=tmp_path)
     assert job_counts(output) == expected
 
@@ -142,9 +147,15 @@ def test_default_target_follows_config_targets(tmp_path):
     shared_path("structure")
     both = job_counts(snakemake("-n", "--cores", "1", workdir=tmp_path))
     assert both["structure_train"] == 1 and both["splice_train"] == 1
-    only = job_counts(snakemake("-n", "--cores", "1", "--configfile", str(TEST_CONFIG),
+    splice_only = tmp_path / "splice_only.yaml"
+    splice_only.write_text("targets: [splice]\n")
+    only = job_counts(snakemake("-n", "--cores", "1", "--configfile", str(splice_only),
                                 workdir=tmp_path))  # fmt: skip
-    assert "splice_train" in only and "structure_train" not in only  # .test: targets [splice]
+    assert "splice_train" in only and "structure_train" not in only
+    quick = job_counts(snakemake("-n", "--cores", "1", "--configfile", str(TEST_CONFIG),
+                                 workdir=tmp_path))  # fmt: skip
+    jobs = {**TEST_SPLICE, **TEST_STRUCTURE}
+    assert quick == {k: n for k, n in jobs.items() if not k.endswith("_all")} | {"all": 1}
 
 
 def test_invalid_config_is_refused(tmp_path):
@@ -165,6 +176,9 @@ def test_slurm_profile_dry_run_requests_a_gpu_for_training(tmp_path):
     shared_path("structure")
     output = snakemake("-n", "--profile", str(SLURM), workdir=tmp_path)  # jobs: set by profile
     assert "executor: slurm" in (SLURM / "config.yaml").read_text()
+    # the placeholders are reported (a real run stops on them: tests/test_slurm.py)
+    assert "SLURM profile placeholders not filled in" in output
+    assert "set-resources: splice_train: slurm_partition is still 'CHANGE-ME-gpu-partition'" in output
     resources = job_resources(output)
     for rule in ("splice_train", "structure_train"):
         res = resources[rule]
@@ -433,43 +447,80 @@ def test_schema_scatter_size():
 # -- tiny real runs ---------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.shared_data
-def test_tiny_splice_workflow_end_to_end(tmp_path):
-    """The whole splice workflow on CPU: scattered preprocessing, training, evaluation,
-    scattered genome-wide prediction, merge; then a re-run only redoes what was removed."""
+def _check_splice_tracks(prefix: Path) -> None:
+    """Merged predictions: one bigWig per class and strand over the predicted region
+    (NC_004353.4:1-300000), probabilities in [0, 1]; a BED6 of sites."""
     import pyBigWig
 
-    athaliana = shared_path("splice", "athaliana_chr1")
-    shared_path("splice", "dmel_chr4")
-    start = time.perf_counter()
-    output = snakemake("--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
-                       workdir=tmp_path)  # fmt: skip
-    seconds = time.perf_counter() - start
-    print(f"tiny end-to-end splice run: {seconds:.0f} s")
-    assert job_counts(output)["splice_predict_chunk"] == 3
-    out = tmp_path / ".test" / "results" / "splice"
-
-    # merged genome-wide predictions: one bigWig per class and strand, whole chromosome
     for track in SPLICE_TRACKS:
-        bw = pyBigWig.open(str(out / "predictions" / f"dmel_chr4.{track}.bw"))
+        bw = pyBigWig.open(f"{prefix}.{track}.bw")
         assert bw is not None, track
         try:
             assert bw.chroms() == DMEL_CHR4
-            assert bw.header()["nBasesCovered"] == DMEL_CHR4["NC_004353.4"]
+            assert bw.header()["nBasesCovered"] == QUICK_REGION
             low, high = (
-                bw.stats("NC_004353.4", type="min")[0],
-                bw.stats("NC_004353.4", type="max")[0],
+                bw.stats("NC_004353.4", 0, QUICK_REGION, type="min")[0],
+                bw.stats("NC_004353.4", 0, QUICK_REGION, type="max")[0],
             )
             assert 0.0 <= low <= high <= 1.0
         finally:
             bw.close()
-    for line in (out / "predictions" / "dmel_chr4.sites.bed").read_text().splitlines():
+    for line in Path(f"{prefix}.sites.bed").read_text().splitlines():
         assert len(line.split("\t")) == 6 and line.split("\t")[5] in "+-"
 
-    # evaluation on the test region only
+
+#: .test/config.yaml: predicted positions of D. melanogaster chr4 and the evaluation region
+QUICK_REGION = 300_000
+QUICK_EVALUATION = [f"{ATHALIANA_CHR1}:23000001-23200000"]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_quick_check_gives_real_predictions(tmp_path):
+    """The 2-minute check (.test/config.yaml): both workflows with the shipped models, and
+    outputs that mean something: sites called, accurate metrics."""
+    shared_path("splice", "dmel_chr4")
+    shared_path("structure", "cb513.csv.gz")
+    start = time.perf_counter()
+    output = snakemake("--profile", str(LOCAL), "--configfile", str(TEST_CONFIG), workdir=tmp_path)
+    print(f"2-minute check: {time.perf_counter() - start:.0f} s")
+    jobs = {**TEST_SPLICE, **TEST_STRUCTURE}
+    assert job_counts(output) == {k: n for k, n in jobs.items() if not k.endswith("_all")} | {"all": 1}
+    out = tmp_path / ".test" / "results"
+    _check_splice_tracks(out / "splice" / "predictions" / "dmel_chr4")
+    sites = (out / "splice" / "predictions" / "dmel_chr4.sites.bed").read_text().splitlines()
+    assert len(sites) >= 20, sites  # D. melanogaster splice sites, by a model of A. thaliana
+    metrics = json.loads((out / "splice" / "metrics.json").read_text())
+    assert metrics["regions"] == QUICK_EVALUATION  # held out from the shipped model
+    for name, m in metrics["metrics"].items():  # measured: top-k 0.85, PR-AUC 0.91 (acceptor)
+        assert m["top_k"] > 0.7 and m["pr_auc"] > 0.7, (name, m)
+    structure = json.loads((out / "structure" / "metrics.json").read_text())["sets"]
+    for name in ("cb513", "ts115"):  # measured: Q3 0.72 on CB513's first 20 chains
+        assert structure[name]["q3"]["accuracy"] > 0.65, (name, structure[name]["q3"])
+    rows = (out / "structure" / "predictions" / "example.csv").read_text().splitlines()
+    assert rows[0].startswith("id,seq,n,q3,") and len(rows) > 100
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_tiny_splice_workflow_end_to_end(tmp_path):
+    """The whole splice workflow with training (.test/config.yaml + .test/train.yaml) on CPU:
+    scattered preprocessing, training, evaluation, scattered genome-wide prediction, merge;
+    then a re-run only redoes what was removed."""
+    athaliana = shared_path("splice", "athaliana_chr1")
+    shared_path("splice", "dmel_chr4")
+    configs = ("--configfile", str(TEST_CONFIG), str(TRAIN_CONFIG))
+    start = time.perf_counter()
+    output = snakemake("splice_all", "--profile", str(LOCAL), *configs, workdir=tmp_path)
+    seconds = time.perf_counter() - start
+    print(f"tiny end-to-end splice run: {seconds:.0f} s")
+    assert job_counts(output) == TRAIN_SPLICE
+    out = tmp_path / ".test" / "results" / "splice"
+    _check_splice_tracks(out / "predictions" / "dmel_chr4")
+
+    # evaluation on the configured region only
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["regions"] == [f"{ATHALIANA_CHR1}:600001-800000"]
+    assert metrics["regions"] == QUICK_EVALUATION
     assert set(metrics["metrics"]) == {"acceptor", "donor"}
     assert all("pr_auc" in m and "top_k" in m for m in metrics["metrics"].values())
     assert (out / "model.keras").stat().st_size > 0
@@ -492,19 +543,16 @@ def test_tiny_splice_workflow_end_to_end(tmp_path):
 
     # restartable: nothing left to do; as after a run killed during the prediction scatter
     # (one chunk and the merge missing), only that chunk and the merge run again
-    assert "Nothing to be done" in snakemake(
-        "-n", "--configfile", str(TEST_CONFIG), workdir=tmp_path
-    )
-    for path in [*out.glob("predict/parts/NC_004353.4/500001-1000000.*"),
+    assert "Nothing to be done" in snakemake("splice_all", "-n", *configs, workdir=tmp_path)
+    for path in [*out.glob("predict/parts/NC_004353.4/100001-200000.*"),
                  *out.glob("predictions/dmel_chr4.*")]:  # fmt: skip
         path.unlink()
-    rerun = job_counts(snakemake("-n", "--configfile", str(TEST_CONFIG), workdir=tmp_path))
-    assert rerun == {"splice_predict_chunk": 1, "splice_merge_predictions": 1, "all": 1}
+    rerun = job_counts(snakemake("splice_all", "-n", *configs, workdir=tmp_path))
+    assert rerun == {"splice_predict_chunk": 1, "splice_merge_predictions": 1, "splice_all": 1}
 
     # a lost model is recovered from the training folder by `train splice --resume`
     (out / "model.keras").unlink()
-    snakemake("--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
-              "--until", "splice_train", workdir=tmp_path)  # fmt: skip
+    snakemake("--profile", str(LOCAL), "--until", "splice_train", *configs, workdir=tmp_path)
     assert "training already finished" in (out.parent / "logs" / "splice" / "train.log").read_text()
     assert (out / "model.keras").exists()
 
@@ -515,9 +563,9 @@ def test_tiny_structure_workflow_end_to_end(tmp_path):
     """Homology filter -> training -> evaluation -> prediction in 2 shards, merged; the merge
     equals one unsharded prediction; a lost model is recovered by `train structure --resume`."""
     shared_path("structure", "cb513.csv.gz")
-    output = snakemake("structure_all", "--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
-                       workdir=tmp_path)  # fmt: skip
-    assert job_counts(output) == STRUCTURE
+    configs = ("--configfile", str(TEST_CONFIG), str(TRAIN_CONFIG))
+    output = snakemake("structure_all", "--profile", str(LOCAL), *configs, workdir=tmp_path)
+    assert job_counts(output) == TRAIN_STRUCTURE
     out = tmp_path / ".test" / "results" / "structure"
     filtered = json.loads((out / "homology" / "homology.json").read_text())
     assert filtered["method"] == "kmer" and "netsurfp2_train" in filtered["pools"]
@@ -537,8 +585,7 @@ def test_tiny_structure_workflow_end_to_end(tmp_path):
 
     # restartable: training works in structure/train/run-HASH with --resume
     (out / "model" / "model.keras").unlink()
-    rerun = snakemake("structure_all", "--profile", str(LOCAL), "--configfile", str(TEST_CONFIG),
-                      workdir=tmp_path)  # fmt: skip
+    rerun = snakemake("structure_all", "--profile", str(LOCAL), *configs, workdir=tmp_path)
     assert "structure_homology_filter" not in job_counts(rerun)
     log = (out.parent / "logs" / "structure" / "train.log").read_text()
     assert "resuming after epoch 1" in log and "training already finished" in log

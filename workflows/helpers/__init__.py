@@ -10,15 +10,17 @@ Snakemake's ``config``. Tests import the package directly (``tests/test_workflow
     wf.splice.predict_chunks()
 
 Modules: :mod:`helpers.common` (paths, regions, scatter arithmetic, command-line options, run
-folders, defaults from :mod:`genorrn.recipes`) and one module per task beside its rules:
+folders, defaults from :mod:`genorrn.recipes`), one module per task beside its rules:
 :mod:`helpers.splice` (``splice_*.smk``), :mod:`helpers.structure` (``structure.smk``),
-:mod:`helpers.variants` (``variants.smk``).
+:mod:`helpers.variants` (``variants.smk``), and :mod:`helpers.slurm` (the SLURM settings
+checked before a run submits anything: placeholders, partitions, GPUs).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from . import slurm
 from .common import (
     RENAMED_KEYS,
     Base,
@@ -48,6 +50,7 @@ __all__ = [
     "options",
     "resolve_regions",
     "run_digest",
+    "slurm",
     "split_evenly",
     "train_options",
 ]

@@ -4,7 +4,8 @@
 # (Splice.train_dir in helpers/splice.py). Snakemake never deletes that folder, so a killed or
 # timed-out job that runs again continues from its last.keras, and changed settings start a
 # fresh folder instead of resuming a different model. The best model is copied out of it to
-# the declared output. The log is appended to, one section per attempt.
+# the declared output. Snakemake empties the log before each attempt: a resumed run's log
+# begins with `resuming after epoch N`.
 
 
 rule splice_train:

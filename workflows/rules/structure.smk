@@ -11,7 +11,8 @@
 # settings (Structure.train_dir in helpers/structure.py), as splice_train does: Snakemake never deletes
 # it, so a killed or timed-out job that runs again continues from its last.keras, and changed
 # settings start a fresh folder. The best model is copied out to the declared outputs; the
-# log is appended to, one section per attempt.
+# log is emptied by Snakemake before each attempt (a resumed run's begins with `resuming
+# after epoch N`).
 
 
 rule structure_homology_filter:
