@@ -33,7 +33,7 @@ How a labeller (:func:`genorrn.models.build_labeller`) runs over a sequence of a
   windows) are not padded to a full window: they run in a few fixed **length buckets** (the
   powers of two below the chunk, one step model each, no flank needed since the record ends
   inside the window), many lanes per call, with the same numbers as the full-window call (float32
-  rounding: ≤ 3e-7 measured).
+  rounding: ≤ 7.7e-7 measured, benchmarks/short_records.py).
 * **Shapes**: the window length of each step model is fixed, so a model is traced for one
   window; the batch dimension is free (a run's batch is fitted to its lanes and budget), so a
   step model traces at most twice (Keras' ``reduce_retracing``: the second batch size makes
