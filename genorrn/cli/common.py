@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sys
 
+from genorrn.progress import Progress  # noqa: F401  (for the commands: bar or log lines)
 from genorrn.recipes import SCHEDULES, recipe
 
 UNITS = {"splice": "positions", "structure": "residues"}
@@ -318,9 +319,6 @@ def starting_model(args, given: dict, task: str):
             raise InputError(f"{args.init_from}: {exc}") from None
     return init, {"init_from": {"model": str(args.init_from), "sha256": sha256(loaded.path),
                                 "widened": bool(args.widen), "widen_seed": args.seed}}  # fmt: skip
-
-
-from genorrn.progress import Progress  # noqa: E402, F401  (for the commands: bar or log lines)
 
 
 def add_zoom_option(parser) -> None:
