@@ -46,7 +46,7 @@ def _fasta_records(source: Path, name: str | None = None):
     :func:`clean_protein`), so no character is silently dropped; trailing whitespace at a line
     end is ignored. Messages name the input ``name`` (default: ``path``)."""
     from genorrn.io.fasta import open_text
-    from genorrn.io.streams import READ_ERRORS
+    from genorrn.io.streams import READ_ERRORS, unreadable
 
     path = name or source
     seen: set[str] = set()
@@ -74,8 +74,7 @@ def _fasta_records(source: Path, name: str | None = None):
                 else:
                     parts.append(line)
         except READ_ERRORS as exc:
-            raise InputError(f"{path}: cannot read the compressed file ({exc}): is it "
-                             "truncated?") from None  # fmt: skip
+            raise unreadable(path, exc) from None
     if rid is None:
         raise InputError(f"{path}: FASTA file has no records")
     yield rid, "".join(parts)

@@ -24,7 +24,6 @@ classes) trains the Q8 head from Q8 and Q3 labels alike. Pure numpy. Batches for
 from __future__ import annotations
 
 import csv
-import gzip
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -159,15 +158,14 @@ def load_netsurfp(folder: str | os.PathLike) -> dict[str, ChainSet]:
 def _csv_lines(path: Path) -> Iterator[str]:
     """The lines of a CSV, plain or gzip; a truncated or corrupt gzip file is a one-line error
     naming it (was an EOFError traceback)."""
-    from genorrn.io.streams import READ_ERRORS
+    from genorrn.io.fasta import open_text
+    from genorrn.io.streams import READ_ERRORS, unreadable
 
     try:
-        with (gzip.open(path, "rt", newline="") if path.suffix == ".gz"
-              else open(path, newline="")) as handle:  # fmt: skip
+        with open_text(path) as handle:
             yield from handle
     except READ_ERRORS as exc:
-        raise InputError(f"{path}: cannot read the compressed file ({exc}): is it truncated?"
-                         ) from None  # fmt: skip
+        raise unreadable(path, exc) from None
 
 
 def load_pisces(path: str | os.PathLike) -> ChainSet:

@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from genorrn.errors import InputError
 from genorrn.io.fasta import check_readable, open_text
-from genorrn.io.streams import READ_ERRORS, refuse_stream
+from genorrn.io.streams import READ_ERRORS, refuse_stream, unreadable
 
 
 @dataclass(frozen=True)
@@ -241,8 +241,7 @@ def read_annotation(path: str | os.PathLike, fmt: str | None = None) -> Annotati
         with open_text(path) as handle:
             return _parse(handle, path, fmt or _format_of_name(str(path)))
     except READ_ERRORS as exc:
-        raise InputError(f"{path}: cannot read the compressed file ({exc}): is it truncated?"
-                         ) from None  # fmt: skip
+        raise unreadable(path, exc) from None
 
 
 def _parse(handle, path: Path, fmt: str | None) -> Annotation:

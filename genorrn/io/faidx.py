@@ -31,7 +31,7 @@ from pathlib import Path
 from genorrn.alphabets import invalid_dna_position
 from genorrn.errors import InputError
 from genorrn.io.outputs import is_writable_dir
-from genorrn.io.streams import READ_ERRORS
+from genorrn.io.streams import READ_ERRORS, unreadable
 
 #: the empty block that ends every complete BGZF file (SAM specification, section 4.1.2)
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -308,8 +308,7 @@ def scan_fasta(path: Path, name: str, check_dna: bool = False) -> None:
                                          f"{bases[bad]!r} at position {position + bad + 1}")
                     has_bases, position = True, position + len(bases)
     except READ_ERRORS as exc:
-        raise InputError(f"{name}: cannot read the compressed file ({exc}): is it truncated?"
-                         ) from None  # fmt: skip
+        raise unreadable(name, exc) from None
     if not has_bases:
         raise InputError(f"{name}: record {current!r}: empty sequence (a header line without "
                          "sequence lines; remove the record)")

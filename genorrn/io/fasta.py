@@ -31,7 +31,14 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 from genorrn.alphabets import invalid_dna_position, reverse_complement
 from genorrn.errors import InputError
 from genorrn.io.faidx import BGZF_EOF, ensure_index
-from genorrn.io.streams import READ_ERRORS, display_name, is_stream, open_stream, spool
+from genorrn.io.streams import (
+    READ_ERRORS,
+    display_name,
+    is_stream,
+    open_stream,
+    spool,
+    unreadable,
+)
 from genorrn.regions import names_hint
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -116,8 +123,7 @@ def _check_fasta_start(path: Path, name: str) -> None:
         with open_text(path) as handle:
             _fasta_lines(handle, name)
     except READ_ERRORS as exc:
-        raise InputError(f"{name}: cannot read the compressed file ({exc}): is it truncated?"
-                         ) from None  # fmt: skip
+        raise unreadable(name, exc) from None
 
 
 def iter_fasta(path: str | os.PathLike, *, allow_empty: bool = False) -> Iterator[FastaRecord]:
@@ -145,8 +151,7 @@ def iter_fasta(path: str | os.PathLike, *, allow_empty: bool = False) -> Iterato
                     raise InputError(f"{name}: record {rid!r}: empty sequence")
                 yield FastaRecord(rid, words[1] if len(words) > 1 else "", seq)
     except READ_ERRORS as exc:
-        raise InputError(f"{name}: cannot read the compressed file ({exc}): is it truncated?"
-                         ) from None  # fmt: skip
+        raise unreadable(name, exc) from None
 
 
 class Genome:

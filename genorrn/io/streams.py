@@ -33,6 +33,12 @@ _GZIP_MAGIC = b"\x1f\x8b"
 READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
+def unreadable(name, exc: BaseException) -> InputError:
+    """The one-line error for a truncated or corrupt compressed input (one of
+    :data:`READ_ERRORS`) named ``name``."""
+    return InputError(f"{name}: cannot read the compressed file ({exc}): is it truncated?")
+
+
 def is_stream(path: str | os.PathLike) -> bool:
     """True for ``-`` and for a pipe, socket or character device (not seekable, read once)."""
     if str(path) == STDIN:
