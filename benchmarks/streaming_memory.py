@@ -46,7 +46,8 @@ import json, os, resource, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import genorrn
-from genorrn.streaming import StreamingPredictor, current_rss, trim_memory
+from genorrn.memory import current_rss, trim_memory
+from genorrn.streaming import StreamingPredictor
 names, chunk, flank, batch = sys.argv[1].split("+"), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 members = [m for n in names for m in genorrn.load_model(n).members]
 p = StreamingPredictor(members, chunk, flank, batch)

@@ -56,14 +56,12 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from genorrn.memory import (  # noqa: F401  (re-exported: the engine's memory model)
+from genorrn.memory import (
     RUN_OVERHEAD,
     MemoryBudgetError,
-    bytes_per_position,
     current_rss,
     default_budget,
     format_size,
-    memory_available,
     memory_model,
     parse_size,
     trim_memory,

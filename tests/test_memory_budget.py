@@ -213,7 +213,8 @@ def test_estimate_is_above_the_measured_peak_of_a_shipped_model():
     above what the process held than the engine's estimate of it."""
     code = (
         "import json, resource, numpy as np, genorrn\n"
-        "from genorrn.streaming import StreamingPredictor, current_rss, trim_memory, RUN_OVERHEAD\n"
+        "from genorrn.memory import RUN_OVERHEAD, current_rss, trim_memory\n"
+        "from genorrn.streaming import StreamingPredictor\n"
         "p = StreamingPredictor(genorrn.load_model('splice-athaliana-v1').members, 5000, 1000, 8)\n"
         "W = p.window(); x = np.zeros((8, W, 4), np.float32); x[..., 0] = 1\n"
         "m = np.ones((8, W), bool); s = [np.zeros((8, u), np.float32) for u in p.units for _ in 'hc']\n"
