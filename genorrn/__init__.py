@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 
 def _quiet_tensorflow() -> None:
-    """Import Keras/TensorFlow with the process's stderr silenced, as the command line does:
+    """Import Keras/TensorFlow with the process's stderr silenced (the Python API and the CLI):
     TensorFlow's C++ start-up logs (CUDA probes such as ``failed call to cuInit``, oneDNN
     notices) are written before ``TF_CPP_MIN_LOG_LEVEL`` from Python takes effect. Only while
     TensorFlow is not imported yet (then it is safe: nothing else is being logged by it);

@@ -10,10 +10,9 @@ shows the traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from genorrn import __version__  # noqa: E402
+from genorrn import __version__, _quiet_tensorflow  # noqa: E402
 from genorrn.errors import GenorrnError  # noqa: E402
 
 GROUPS = {
@@ -53,25 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_keras_quietly() -> None:
-    """Import Keras/TensorFlow with stderr silenced: TensorFlow's C++ start-up logs (CUDA probes,
-    oneDNN notices) ignore TF_CPP_MIN_LOG_LEVEL set from Python. Import errors still show."""
-    if os.environ.get("GENORRN_TF_LOGS"):
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import keras  # noqa: F401
-            except ImportError:
-                pass  # imported again below, loudly, by the command that needs it
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -81,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if (args.group in ("predict", "train", "evaluate", "plot") and args.command) or (
         args.group == "models" and args.command in ("average", "ensemble", "calibrate")
     ):
-        _import_keras_quietly()
+        _quiet_tensorflow()
     try:
         return int(args.func(args) or 0)
     except GenorrnError as exc:
