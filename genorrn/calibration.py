@@ -147,19 +147,24 @@ def fit_isotonic(probs: np.ndarray, allowed: np.ndarray, max_knots: int = 512) -
     return maps
 
 
-#: added × the raw probability after an isotonic map, so that positions on one flat step keep
-#: their order (ranking metrics such as PR-AUC and top-k are not changed by ties the map makes)
-TIE_BREAK = 1e-6
+#: weight of the raw probability in a class's calibrated value,
+#: ``(1 − ISOTONIC_BLEND) · map(p) + ISOTONIC_BLEND · p``: the maps are step functions, and the
+#: blend keeps positions on one flat step in their raw order after rounding to float32
+#: (resolution ~6e-8 near 1: raw scores 6e-5 apart stay apart), so ranking metrics (PR-AUC,
+#: top-k) are the raw ones; it moves a calibrated probability by at most 1e-3.
+#: (Was 1e-6 × p added to the map, lost in the float32 output: calibrated PR-AUC fell
+#: 0.001–0.006 below raw.)
+ISOTONIC_BLEND = 1e-3
 
 
 def apply_isotonic(probs: np.ndarray, maps: list[dict], remainder: int | None = None) -> np.ndarray:
-    """Each class's probability through its map (plus :data:`TIE_BREAK` × the raw
-    probability), rows renormalised to sum to 1. With ``remainder`` (a class index), that
-    class is not mapped: it gets ``1 −`` the sum of the others (rows where the others exceed 1,
-    rare, are renormalised among them)."""
+    """Each class's probability through its map, blended with :data:`ISOTONIC_BLEND` × the raw
+    probability (a strictly increasing map), rows renormalised to sum to 1. With ``remainder``
+    (a class index), that class is not mapped: it gets ``1 −`` the sum of the others (rows
+    where the others exceed 1, rare, are renormalised among them)."""
     probs = np.asarray(probs, np.float64)
     out = np.stack([np.interp(probs[..., c], m["x"], m["y"]) for c, m in enumerate(maps)], -1)
-    out += TIE_BREAK * probs
+    out = (1.0 - ISOTONIC_BLEND) * out + ISOTONIC_BLEND * probs
     if remainder is not None:
         out[..., remainder] = 0.0
         others = out.sum(axis=-1, keepdims=True)

@@ -92,6 +92,23 @@ def test_isotonic_and_auto_choice():
                    "", {})  # fmt: skip
 
 
+def test_isotonic_keeps_raw_order_on_a_flat_step_in_float32():
+    """Positions on one flat step of an isotonic map keep their raw order in the float32 output
+    (the blend with the raw probability is not lost in rounding), so PR-AUC and top-k are the
+    raw ones; a calibrated value moves by at most ISOTONIC_BLEND from the map's."""
+    from genorrn.calibration import ISOTONIC_BLEND, apply_isotonic
+
+    maps = [{"x": [0.0, 1.0], "y": [0.0, 1.0]},
+            {"x": [0.0, 0.5, 0.99, 1.0], "y": [0.0, 0.8, 0.8, 0.9]}]  # fmt: skip
+    site = np.array([0.9, 0.9001, 0.9002, 0.95, 0.97])  # all on the flat step at 0.8
+    probs = np.stack([1 - site, site], axis=1)
+    calibrated = apply_isotonic(probs, maps, remainder=0)
+    assert calibrated.dtype == np.float32
+    assert (np.diff(calibrated[:, 1]) > 0).all(), calibrated[:, 1]
+    assert np.abs(calibrated[:, 1] - 0.8).max() <= ISOTONIC_BLEND + 1e-7
+    np.testing.assert_allclose(calibrated.sum(axis=1), 1.0, atol=1e-6)
+
+
 def test_group_temperatures_keep_the_split_inside_a_group():
     """Q3 labels of a Q8 model: the groups' probabilities are calibrated, the Q8 split inside a
     group is kept (a Q3 label says nothing about it)."""
