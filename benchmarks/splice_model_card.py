@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, RESULTS, machine  # noqa: E402
 from genorrn import __version__  # noqa: E402
 from genorrn.alphabets import DNA_POLICY, SPLICE_CLASSES  # noqa: E402
-from genorrn.cards import ModelCard, read_card, write_card  # noqa: E402
+from genorrn.cards import SCHEMA, ModelCard, read_card, write_card  # noqa: E402
 from genorrn.pretrained import sha256  # noqa: E402
 from genorrn.recipes import SPLICE  # noqa: E402
 
@@ -81,6 +81,7 @@ def main() -> None:
     exactness = _result("streaming_exactness_trained", digest)
     hw = machine()
     card = {
+        "schema": SCHEMA,  # this layout (an older one would be migrated)
         "name": args.name,
         "task": "splice",
         "description": "A. thaliana splice-site BiLSTM: per-nucleotide acceptor/donor probabilities",

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine  # noqa: E402
 from genorrn import __version__  # noqa: E402
 from genorrn.alphabets import PROTEIN_ALPHABET, PROTEIN_POLICY, SS3_CLASSES, SS8_CLASSES  # noqa: E402
-from genorrn.cards import ModelCard, write_card  # noqa: E402
+from genorrn.cards import SCHEMA, ModelCard, write_card  # noqa: E402
 from genorrn.pretrained import sha256  # noqa: E402
 from genorrn.recipes import STRUCTURE  # noqa: E402
 
@@ -52,6 +52,7 @@ def main() -> None:
     metrics = accuracy["summary"] if accuracy else {}
     m = cfg["model"]
     card = {
+        "schema": SCHEMA,  # this layout (an older one would be migrated)
         "name": args.name,
         "task": "structure",
         "description": "protein secondary structure, Q8 (DSSP) with Q3 derived, single "
@@ -133,12 +134,13 @@ def main() -> None:
                                              .count_params())  # fmt: skip
     card = ModelCard.from_dict(card)  # the schema of genorrn/cards.py
     write_card(card, models / f"{args.name}.card.json")
-    (models / f"{args.name}.md").write_text(markdown(card.to_dict()))
+    accuracy_file = args.accuracy.resolve().relative_to(REPO) if args.accuracy.exists() else None
+    (models / f"{args.name}.md").write_text(markdown(card.to_dict(), accuracy_file))
     print(json.dumps({"name": card.name, "sha256": card.weights["sha256"],
                       "metrics_summary": card.metrics_summary}, indent=2))
 
 
-def markdown(card: dict) -> str:
+def markdown(card: dict, accuracy_file: Path | None = None) -> str:
     card = card | card["extra"] | {"sha256": card["weights"]["sha256"]}  # flat view for the text
     h = card["data"]["homology_filter"]
     t = card["training"]
@@ -170,7 +172,8 @@ def markdown(card: dict) -> str:
     target_line = (
         "The issue's targets (CB513 Q3 ≥ 0.74, Q8 ≥ 0.60) are **met**." if target["met"] else
         "The issue's targets (CB513 Q3 ≥ 0.74, Q8 ≥ 0.60) are **not met** by this model: a "
-        "single-sequence (one-hot) BiLSTM trained on CPU in 45 minutes on ~9,000 chains; "
+        f"single-sequence (one-hot) BiLSTM trained on CPU in {t['wall_time_s'] / 3600:.1f} h on "
+        f"{card['data']['train_chains']:,} chains; "
         "semi-supervised training on many unlabelled sequences (as S4PRED does) or a larger "
         "model trained on a GPU are the known ways up."
     )
@@ -179,7 +182,7 @@ def markdown(card: dict) -> str:
     return f"""# {card['name']} — protein secondary structure (Q8, Q3 derived)
 
 {card['description']}. Load it with `genorrn.load_model("{card['name']}")` or use it through
-`genorrn predict structure INPUT.fa -o OUT --format csv|ss2|horiz` (the default model).
+`genorrn predict structure INPUT.fa -o OUT --model {card['name']} --format csv|ss2|horiz`.
 
 ## Metrics (scored residues as in the data README; predictions through the streaming engine)
 
@@ -193,7 +196,7 @@ training or model selection. {target_line}
 
 The same model on whole proteins (one chunk longer than any chain) scores {whole_line or "n/a"}:
 streaming costs at most 0.002. SOV'99 (Q3, mean per chain) and per-class precision/recall and
-confusion matrices are in `benchmarks/results/structure_accuracy.json`.
+confusion matrices are in `{accuracy_file}`.
 
 Throughput: {tp_line}.
 

@@ -31,15 +31,26 @@ t_import = time.perf_counter() - t_import
 from common import data_path, report  # noqa: E402
 from genorrn.cli import main as cli_main  # noqa: E402
 from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL  # noqa: E402
+from genorrn.pretrained import load_model  # noqa: E402
 
 
 def other_jobs() -> list[str]:
-    """Other genorrn training jobs on the machine (the timing is not on an idle machine then)."""
+    """Other genorrn training jobs running on the machine (the timing is not on an idle machine
+    then); jobs paused with SIGSTOP (state T) do not count."""
     try:
         out = subprocess.run(["pgrep", "-af", "genorrn train"], capture_output=True, text=True)
     except OSError:
         return []
-    return [line.split(None, 1)[1][:120] for line in out.stdout.splitlines() if line.strip()]
+    jobs = []
+    for line in out.stdout.splitlines():
+        pid, _, command = line.partition(" ")
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "T":
+            jobs.append(command[:120])
+    return jobs
 
 
 def main() -> None:
@@ -84,6 +95,7 @@ def main() -> None:
     report(args.output_name, {
         "input": "shared/data/splice/athaliana_chr1/proteins.faa.gz",
         "model": args.model,
+        "model_sha256": load_model(args.model, task="structure").weights_sha256,
         "format": args.format,
         "proteins": proteins,
         "residues": residues,
