@@ -31,6 +31,9 @@ def test_card_is_complete_and_checksum_matches(card_path):
     assert raw["schema"] == SCHEMA  # shipped cards are written in the schema, not migrated
     card = read_card(card_path)
     assert ModelCard.from_dict(card.to_dict()) == card and card.to_dict() == raw
+    if card.members:  # an ensemble: no weights of its own, members checked by sha256
+        _check_ensemble_card(card, card_path)
+        return
     for key in ("name", "task", "description", "genorrn_version", "weights", "alphabet", "input",
                 "classes", "architecture", "streaming", "data", "training", "metrics",
                 "metrics_summary", "licence"):  # fmt: skip
@@ -46,6 +49,30 @@ def test_card_is_complete_and_checksum_matches(card_path):
     if card.task == "splice":
         assert card.data["genome"]["sha256"] and card.data["annotation"]["sha256"]
         assert {s["split"] for s in card.data["splits"]} == {"train", "validation", "test"}
+
+
+def _check_ensemble_card(card, card_path):
+    """A shipped ensemble: its members are shipped models of its task (files and sha256 as
+    listed), it is calibrated for exactly those members, and it records test metrics and how
+    the members were chosen (validation only)."""
+    from genorrn.cards import members_sha256, read_card
+    from genorrn.pretrained import sha256
+    from genorrn.recipes import recipe
+
+    for key in ("name", "task", "description", "genorrn_version", "alphabet", "classes",
+                "streaming", "training", "metrics", "metrics_summary", "calibration"):  # fmt: skip
+        assert getattr(card, key), key
+    r = recipe(card.task)
+    assert card.alphabet == r.alphabet and tuple(card.classes) == r.classes
+    assert len(card.members) >= 2 and not card.weights
+    for member in card.members:
+        path = card_path.parent / member["file"]
+        assert sha256(path) == member["sha256"], member["name"]
+        member_card = read_card(path.with_name(path.name.removesuffix(".keras") + ".card.json"))
+        assert member_card.task == card.task and member_card.weights["sha256"] == member["sha256"]
+    assert card.calibration["weights_sha256"] == members_sha256(card.members)
+    assert "validation" in card.training["selection"]["validation"].lower()
+    assert set(card.training["members"]) == {m["name"] for m in card.members}
 
 
 def test_models_list_shows_it(capsys):
