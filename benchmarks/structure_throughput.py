@@ -28,10 +28,9 @@ import keras  # noqa: E402,F401
 
 t_import = time.perf_counter() - t_import
 
-from common import data_path, report  # noqa: E402
+from common import data_path, model_sha256, report  # noqa: E402
 from genorrn.cli import main as cli_main  # noqa: E402
 from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL  # noqa: E402
-from genorrn.pretrained import load_model  # noqa: E402
 
 
 def other_jobs() -> list[str]:
@@ -95,7 +94,7 @@ def main() -> None:
     report(args.output_name, {
         "input": "shared/data/splice/athaliana_chr1/proteins.faa.gz",
         "model": args.model,
-        "model_sha256": load_model(args.model, task="structure").weights_sha256,
+        "model_sha256": model_sha256(args.model),
         "format": args.format,
         "proteins": proteins,
         "residues": residues,
