@@ -83,8 +83,11 @@ def markdown(card, selection: dict, tests: dict, throughput: dict | None) -> str
     steps = "\n".join(f"* {json.dumps(s)}" for s in selection["greedy_steps"])
     singles = "\n".join(f"* {name}: {json.dumps({k: v for k, v in s.items() if k != 'sha256'})}"
                         for name, s in selection["candidates"].items())  # fmt: skip
+    if throughput and "results" in throughput:  # streaming_throughput.py: one row per setting
+        throughput = throughput["results"][0] | {"date": throughput["date"]}
     speed = (json.dumps({k: throughput.get(k) for k in
-                         ("nt_per_s", "proteins_per_s", "seconds", "date") if k in throughput})
+                         ("nt_per_s", "proteins_per_s", "seconds", "chunk_size", "flank",
+                          "batch_size", "date") if k in throughput})
              if throughput else "not measured")  # fmt: skip
     return f"""# {card.name} — ensemble of {len(card.members)} ({card.task})
 
