@@ -3,6 +3,7 @@
 
     python benchmarks/streaming_genome_error.py [--model splice-athaliana-v3] [--strand -]
         [--reference-flank 12000] [--region CHROM:START-END] [--save-npz FILE]
+    python benchmarks/streaming_genome_error.py --from-npz FILE   # report again, no prediction
 
 ``benchmarks/streaming_exactness.py`` measures the error on one 200 kb region; this runs the
 whole chromosome (default: A. thaliana chr1, the minus strand) twice with the same chunks,
@@ -11,7 +12,9 @@ difference is the error the card's flank adds, position by position, genome-wide
 outputs (no calibration). Reports max |Δ| per class, how many positions exceed 1e-3 / 1e-2 /
 0.1, and the largest differences with their forward-strand coordinates, their distance to the
 end of their chunk (the positions with the least lookahead) and the N content of the
-lookahead. Writes ``benchmarks/results/streaming_genome_error.json``.
+lookahead (N = the 0.25/0.25/0.25/0.25 rows of the encoding). ``--from-npz`` reports from the
+outputs a ``--save-npz`` run kept (same options otherwise). Writes
+``benchmarks/results/streaming_genome_error.json``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ def main() -> None:
     parser.add_argument("--reference-flank", type=int, default=12_000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--save-npz", help="also save both runs' outputs (float32) here")
+    parser.add_argument("--from-npz", help="the outputs of an earlier --save-npz run (same "
+                                           "options): report without predicting")  # fmt: skip
     args = parser.parse_args()
     model = load_model(args.model, task="splice")
     genome = Genome(args.genome)
@@ -72,10 +77,19 @@ def main() -> None:
     start, end = to_stream_interval(lo, hi, args.strand, length)
     card = model.predictor(calibrated=False)
     reference = model.predictor(flank=args.reference_flank, calibrated=False)
-    a, seconds_a = run(card, stream, start, end)
-    b, seconds_b = run(reference, stream, start, end)
+    if args.from_npz:
+        saved = np.load(args.from_npz)
+        if int(saved["stream_start"]) != start or len(saved["card"]) != end - start:
+            sys.exit(f"{args.from_npz}: saved for another region or strand")
+        a, b = saved["card"], saved["reference"]
+        seconds_a, seconds_b = (float(saved[k]) if k in saved else None
+                                for k in ("seconds_card", "seconds_reference"))  # fmt: skip
+    else:
+        a, seconds_a = run(card, stream, start, end)
+        b, seconds_b = run(reference, stream, start, end)
     if args.save_npz:
-        np.savez_compressed(args.save_npz, card=a, reference=b, stream_start=start)
+        np.savez_compressed(args.save_npz, card=a, reference=b, stream_start=start,
+                            seconds_card=seconds_a, seconds_reference=seconds_b)  # fmt: skip
     delta = np.abs(a - b)
     classes = {1: "acceptor", 2: "donor"}
     per_class = {}
@@ -101,18 +115,19 @@ def main() -> None:
                     "class": classes[c], "card_flank": float(a[i, c]),
                     "reference_flank": float(b[i, c]), "abs_delta": float(delta[i, c]),
                     "lookahead_nt": to_chunk_end + card.flank,
-                    "lookahead_n_fraction": round(float((ahead.sum(axis=1) == 0).mean()), 4)})  # fmt: skip
+                    "lookahead_n_fraction": round(float((ahead == 0.25).all(axis=1).mean()), 4)})  # fmt: skip
     report("streaming_genome_error", {
         "model": args.model,
         "model_sha256": model.weights_sha256,
         "sequence": f"{chrom}:{lo + 1}-{hi} strand {args.strand}",
         "positions": int(end - start),
         "card": {"chunk_size": card.chunk_size, "flank": card.flank,
-                 "batch_size": card.batch_size, "seconds": round(seconds_a, 1)},
+                 "batch_size": card.batch_size, "seconds": seconds_a and round(seconds_a, 1)},
         "reference": {"chunk_size": reference.chunk_size, "flank": reference.flank,
-                      "batch_size": reference.batch_size, "seconds": round(seconds_b, 1)},
+                      "batch_size": reference.batch_size, "seconds": seconds_b and round(seconds_b, 1)},
         "note": "same chunks, segments and warm-ups in both runs: the difference is the error "
                 "of the card's flank against a much longer one",
+        "outputs_from": args.from_npz,
         "per_class": per_class,
         "largest": top,
     })  # fmt: skip
