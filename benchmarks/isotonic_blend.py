@@ -21,12 +21,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import genorrn.calibration as calibration  # noqa: E402
 from common import data_path, report  # noqa: E402
+from genorrn.calibration import apply_isotonic  # noqa: E402
+from genorrn.data.splice import SPLIT_PRESETS  # noqa: E402
 from genorrn.metrics import site_metrics  # noqa: E402
 from genorrn.pretrained import load_model  # noqa: E402
 
-VALIDATION = "NC_003070.9:20000001-23000000"
+VALIDATION = SPLIT_PRESETS["athaliana-chr1"]["validation"][0]
 BLENDS = (1e-6, 1e-4, 1e-3, 1e-2)
 
 
@@ -40,7 +41,8 @@ def main() -> None:
     parser.add_argument("--model", default="splice-athaliana-v3")
     args = parser.parse_args()
     model = load_model(args.model, task="splice")
-    if (model.card.calibration or {}).get("method") != "isotonic":
+    record = model.card.calibration or {}
+    if record.get("method") != "isotonic":
         sys.exit(f"{args.model}: its calibration is not isotonic")
     genome = Genome(data_path("splice", "athaliana_chr1", "genome.fna.gz"))
     annotation = read_annotation(data_path("splice", "athaliana_chr1", "annotation.gff3.gz"))
@@ -56,8 +58,8 @@ def main() -> None:
 
     results = {"raw": summary(probs)}
     for blend in BLENDS:
-        calibration.ISOTONIC_BLEND = blend
-        results[f"blend_{blend:g}"] = summary(model.calibrator(probs))
+        calibrated = apply_isotonic(probs, record["maps"], record.get("remainder"), blend)
+        results[f"blend_{blend:g}"] = summary(calibrated)
     report(f"isotonic_blend_{model.name}", {
         "model": args.model,
         "model_sha256": model.weights_sha256,

@@ -157,14 +157,16 @@ def fit_isotonic(probs: np.ndarray, allowed: np.ndarray, max_knots: int = 512) -
 ISOTONIC_BLEND = 1e-3
 
 
-def apply_isotonic(probs: np.ndarray, maps: list[dict], remainder: int | None = None) -> np.ndarray:
-    """Each class's probability through its map, blended with :data:`ISOTONIC_BLEND` × the raw
-    probability (a strictly increasing map), rows renormalised to sum to 1. With ``remainder``
+def apply_isotonic(probs: np.ndarray, maps: list[dict], remainder: int | None = None,
+                   blend: float = ISOTONIC_BLEND) -> np.ndarray:  # fmt: skip
+    """Each class's probability through its map, blended with ``blend`` × the raw probability
+    (default :data:`ISOTONIC_BLEND`; a strictly increasing map), rows renormalised to sum to 1.
+    With ``remainder``
     (a class index), that class is not mapped: it gets ``1 −`` the sum of the others (rows
     where the others exceed 1, rare, are renormalised among them)."""
     probs = np.asarray(probs, np.float64)
     out = np.stack([np.interp(probs[..., c], m["x"], m["y"]) for c, m in enumerate(maps)], -1)
-    out = (1.0 - ISOTONIC_BLEND) * out + ISOTONIC_BLEND * probs
+    out = (1.0 - blend) * out + blend * probs
     if remainder is not None:
         out[..., remainder] = 0.0
         others = out.sum(axis=-1, keepdims=True)
