@@ -35,7 +35,7 @@ from genorrn.io import Genome  # noqa: E402
 from genorrn.predict import genome_stream, to_stream_interval  # noqa: E402
 from genorrn.pretrained import load_model  # noqa: E402
 from genorrn.regions import parse_region  # noqa: E402
-from genorrn.streaming import Task  # noqa: E402
+from genorrn.streaming import Task, plan_tasks  # noqa: E402
 
 THRESHOLDS = (1e-3, 1e-2, 1e-1)
 
@@ -98,8 +98,6 @@ def main() -> None:
         per_class[name] = {"max_abs_delta": float(d.max()),
                            **{f"positions_over_{t:g}": int((d > t).sum()) for t in THRESHOLDS}}  # fmt: skip
     # positions in the run's chunk grid: segments as the engine planned them
-    from genorrn.streaming import plan_tasks
-
     segments = plan_tasks([Task(stream, start, end)], card.batch_size, card.chunk_size)
     seg_starts = np.array(sorted(t.start for t in segments))
     worst = np.argsort(delta[:, 1:].max(axis=1))[::-1][: args.top]
