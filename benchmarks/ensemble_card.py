@@ -4,11 +4,11 @@
     genorrn models calibrate models/NAME.card.json ...      # its calibration (validation)
     python benchmarks/ensemble_selection.py --task TASK ... # how the members were chosen
     python benchmarks/calibration.py --model models/NAME.card.json   # test metrics
-    python benchmarks/ensemble_card.py models/NAME.card.json [--throughput JSON]
+    python benchmarks/ensemble_card.py models/NAME.card.json [--throughput J] [--selection J]
 
 Reads ``benchmarks/results/calibration_NAME.json`` (test metrics, raw and calibrated, from one
-prediction pass), ``benchmarks/results/ensemble_selection_TASK.json`` and, when given, a
-throughput result; each must have been measured on these members (the members' sha256
+prediction pass), ``benchmarks/results/ensemble_selection_TASK.json`` (or ``--selection``) and,
+when given, a throughput result; each must have been measured on these members (the members' sha256
 fingerprint). Writes the card's metrics, metrics summary, members' training commands,
 selection and throughput, and ``NAME.md`` beside the card.
 """
@@ -124,6 +124,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("card", type=Path)
     parser.add_argument("--throughput", type=Path)
+    parser.add_argument("--selection", type=Path, help="ensemble_selection result (default: "
+                        "benchmarks/results/ensemble_selection_TASK.json)")
     args = parser.parse_args()
     card = read_card(args.card)
     if not card.members:
@@ -133,7 +135,8 @@ def main() -> None:
         sys.exit(f"{args.card}: calibrate it first (genorrn models calibrate {args.card})")
     tests = _load(RESULTS / f"calibration_{card.name}.json", fingerprint,
                   "python benchmarks/calibration.py --model CARD")["test_sets"]  # fmt: skip
-    selection = json.loads((RESULTS / f"ensemble_selection_{card.task}.json").read_text())
+    selection_file = args.selection or RESULTS / f"ensemble_selection_{card.task}.json"
+    selection = json.loads(selection_file.read_text())
     chosen = {selection["candidates"][c]["sha256"] for c in selection["chosen"]}
     if chosen != {m["sha256"] for m in card.members}:
         sys.exit(f"{args.card}: its members are not the ones ensemble_selection chose")

@@ -15,7 +15,7 @@ Greedy forward selection: start from the best single candidate; add the candidat
 the selection score most; stop when no candidate raises it. Selection score: structure, Q3;
 splice, the mean of the acceptor and donor PR-AUC (the training's model-selection metric).
 Every single candidate and every step is reported. Writes
-``benchmarks/results/ensemble_selection_<task>.json``.
+``benchmarks/results/ensemble_selection_<task>.json`` (or ``--output-name``.json).
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=["splice", "structure"], required=True)
     parser.add_argument("candidates", nargs="+", help="model names or .keras paths")
+    parser.add_argument("--output-name", help="results file name without .json (default: "
+                        "ensemble_selection_TASK)")
     args = parser.parse_args()
     predict, score, mean = (splice_scorer if args.task == "splice" else structure_scorer)()
     outputs, singles = {}, {}
@@ -114,7 +116,7 @@ def main() -> None:
         steps.append({"members": list(chosen), **trials[best]})
         print(steps[-1], file=sys.stderr, flush=True)
     everything = score(mean(list(outputs.values())))
-    report(f"ensemble_selection_{args.task}", {
+    report(args.output_name or f"ensemble_selection_{args.task}", {
         "validation": "NetSurfP-2.0 validation (1,080 chains)" if args.task == "structure"
         else f"gene bodies of {', '.join(SPLIT_PRESETS[SPLICE.splits]['validation'])}",
         "selection_score": "Q3" if args.task == "structure"
