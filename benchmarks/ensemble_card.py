@@ -8,8 +8,8 @@
 
 Reads ``benchmarks/results/calibration_NAME.json`` (test metrics, raw and calibrated, from one
 prediction pass), ``benchmarks/results/ensemble_selection_TASK.json`` (or ``--selection``) and,
-when given, a throughput result; each must have been measured on these members (the members' sha256
-fingerprint). Writes the card's metrics, metrics summary, members' training commands,
+when given, a throughput result; each must have been measured on these members (the members'
+sha256 fingerprint). Writes the card's metrics, metrics summary, members' training commands,
 selection and throughput, and ``NAME.md`` beside the card.
 """
 
