@@ -52,7 +52,7 @@ def load(args):
         return build_labeller(cfg), "random weights, conv 2x48x11 + BiLSTM 64,64"
     from genorrn.pretrained import load_model
 
-    return load_model(args.model).keras, args.model
+    return load_model(args.model).members, args.model  # an ensemble: every member
 
 
 def cpu_seconds() -> float:
