@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,11 +55,12 @@ def validation_scores(model, batches) -> dict:
 
 
 def training_task(train_chains: list[Chain], validation_chains: list[Chain], batch_size: int,
-                  max_len: int):  # fmt: skip
+                  max_len: int, teacher: Teacher | None = None):  # fmt: skip
     """The structure parts of :func:`genorrn.training.train`: length-bucketed chain batches,
-    the allowed-set loss on the masked graph, selection on validation Q3."""
+    the allowed-set loss on the masked graph (with a ``teacher``: the distillation loss),
+    selection on validation Q3."""
     from genorrn.data.protein_batches import make_batches
-    from genorrn.models.masked import AllowedSetLoss, masked_graph
+    from genorrn.models.masked import AllowedSetLoss, DistillationLoss, masked_graph
     from genorrn.training import TrainingTask
 
     validation = make_batches(validation_chains, batch_size, max_len=100_000, shuffle=False)
@@ -66,26 +68,80 @@ def training_task(train_chains: list[Chain], validation_chains: list[Chain], bat
         f"{split}\t{c.id}\t{c.seq}".encode() + c.codes().tobytes()
         for split, chains in (("train", train_chains), ("validation", validation_chains))
         for c in chains
-    ))  # fmt: skip
+    ), *([f"teacher\t{teacher.sha256}\t{teacher.weight}".encode()] if teacher else []))  # fmt: skip
+    soft = teacher.probs if teacher else None
+    facts = {"train_chains": len(train_chains), "validation_chains": len(validation_chains)}
+    if teacher:
+        facts["teacher"] = teacher.facts()
     return TrainingTask(
-        name=MODEL_NAME, selection="val_q3", loss=AllowedSetLoss(),
+        name=MODEL_NAME, selection="val_q3",
+        loss=DistillationLoss(teacher.weight) if teacher else AllowedSetLoss(),
         batches=lambda seed: make_batches(train_chains, batch_size, max_len=max_len,
-                                          shuffle=True, seed=seed),
+                                          shuffle=True, seed=seed, soft=soft),
         validate=lambda model: validation_scores(model, validation),
-        data_sha256=data_sha256, graph=masked_graph,
-        facts={"train_chains": len(train_chains), "validation_chains": len(validation_chains)},
+        data_sha256=data_sha256, graph=masked_graph, facts=facts,
     )  # fmt: skip
 
 
 def train_structure(train_chains: list[Chain], validation_chains: list[Chain], out, cfg,
-                    **options) -> dict:  # fmt: skip
+                    teacher: Teacher | None = None, **options) -> dict:  # fmt: skip
     """Train a structure labeller with :func:`genorrn.training.train` (``cfg``: a
-    ``TrainConfig.for_task("structure", …)``; ``options``: ``resume``, ``init``, ``log``,
-    ``extra`` as there); returns the final state."""
+    ``TrainConfig.for_task("structure", …)``; ``teacher``: distil its probabilities, see
+    :class:`Teacher`; ``options``: ``resume``, ``init``, ``log``, ``extra`` as there);
+    returns the final state."""
     from genorrn.training import train
 
-    task = training_task(train_chains, validation_chains, cfg.batch_size, cfg.options["max_len"])
+    task = training_task(train_chains, validation_chains, cfg.batch_size, cfg.options["max_len"],
+                         teacher)  # fmt: skip
     return train(task, out, cfg, **options)
+
+
+# -- distillation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Teacher:
+    """A teacher's raw (uncalibrated) Q8 probabilities of every training chain, for knowledge
+    distillation: the student is trained on ``(1 − weight)`` × the labels' loss + ``weight`` ×
+    the cross-entropy to these (:class:`~genorrn.models.masked.DistillationLoss`). A typical
+    teacher is an ensemble, distilled into one model of a single member's speed."""
+
+    name: str
+    sha256: str  # the teacher's weights (an ensemble: its members' fingerprint)
+    weight: float
+    probs: list[np.ndarray]  # per training chain, (L, 8) float16
+
+    def facts(self) -> dict:
+        return {"model": self.name, "sha256": self.sha256, "weight": self.weight}
+
+
+def teacher_probabilities(loaded, chains: list[Chain], weight: float, cache: Path | None = None,
+                          log=print) -> Teacher:  # fmt: skip
+    """A :class:`Teacher` from a loaded structure model (``genorrn.load_model``) predicting
+    ``chains`` through the streaming engine at its card's settings, raw probabilities (the
+    ensemble mean). ``cache``: an ``.npz`` reused when it was made by the same teacher for the
+    same chains (a resumed run does not predict again), else (re)written."""
+    sha = loaded.weights_sha256
+    key = fingerprint(sha.encode(), *(f"{c.id}\t{c.seq}".encode() for c in chains))
+    if cache is not None and cache.exists():
+        with np.load(cache) as saved:
+            if str(saved["key"]) == key:
+                log(f"teacher probabilities: {cache} (cached)")
+                return Teacher(str(loaded.path), sha, weight,
+                               np.split(saved["probs"], saved["offsets"][1:-1]))  # fmt: skip
+    start = time.time()
+    predictor = loaded.predictor(calibrated=False)
+    probs = [p.astype(np.float16) for _, _, p in
+             predict_sequences(predictor, ((c.id, c.seq) for c in chains))]  # fmt: skip
+    log(f"teacher probabilities of {len(chains)} chains from {loaded.path} "
+        f"({time.time() - start:.0f} s)")  # fmt: skip
+    if cache is not None:
+        from genorrn.io.outputs import atomic_output
+
+        offsets = np.cumsum([0, *(len(p) for p in probs)])
+        with atomic_output(cache) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, key=key, probs=np.concatenate(probs), offsets=offsets)
+    return Teacher(str(loaded.path), sha, weight, probs)
 
 
 def prepare_training_sets(data_dir, pools, homology, cache_dir, max_chains=None, log=print,

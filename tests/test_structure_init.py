@@ -80,7 +80,7 @@ def test_init_from_is_recorded(tmp_path, capsys, structure_model_path, monkeypat
         return _chains(8, 1), _chains(4, 2), {"train_chains": 8, "train_residues": 0,
                                                 "validation_chains": 4}, {}  # fmt: skip
 
-    def fake_train(train, validation, out, cfg, log, extra, resume, init):
+    def fake_train(train, validation, out, cfg, log, extra, resume, init, teacher=None):
         seen.update(cfg=cfg, extra=extra, init=init)
         return {"epoch": 0, "best": 0.0, "best_epoch": 0}
 

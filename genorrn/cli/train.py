@@ -12,6 +12,7 @@ from genorrn.cli.common import (
     log_stderr,
     name_list,
     positive_float,
+    probability,
     train_config,
 )
 from genorrn.data.structure_sets import METHODS, TRAINING_POOLS  # standard library only
@@ -72,6 +73,13 @@ def add_parsers(sub) -> None:
     max_len = STRUCTURE.training["max_len"]
     p.add_argument("--max-len", type=int_range(1), default=max_len,
                    help=f"longer chains are trained on a random window of this length ({max_len})")
+    p.add_argument("--teacher", metavar="NAME|PATH",
+                   help="knowledge distillation: also learn this structure model's Q8 "
+                   "probabilities (raw, its card's streaming settings), e.g. an ensemble card, "
+                   "predicted once for every training chain and cached in OUT/teacher.npz")
+    p.add_argument("--distill-weight", type=probability,
+                   help="with --teacher: the loss is (1 - W) x the labels' cross-entropy + W x "
+                   "the cross-entropy to the teacher's probabilities (default: 0.5)")
     p.set_defaults(func=train_structure)
 
 
@@ -104,12 +112,21 @@ def train_splice(args) -> int:
 
 def train_structure(args) -> int:
     from genorrn.checkpoints import resumable
+    from genorrn.errors import InputError
     from genorrn.structure import prepare_training_sets
     from genorrn.structure import train_structure as train
 
+    if args.distill_weight is not None and not args.teacher:
+        raise InputError("--distill-weight needs --teacher")
+    weight = 0.5 if args.distill_weight is None else args.distill_weight
     outdir = Path(args.outdir)
     _check_outdir(outdir)
     cfg, init, started_from = train_config(args, "structure")
+    teacher_model = None
+    if args.teacher:  # checked before the (long) homology filter
+        from genorrn.pretrained import load_model
+
+        teacher_model = load_model(args.teacher, task="structure")
     if args.resume:
         resumable(outdir, cfg.model)  # refuse another architecture before the homology filter
     chains, validation, summary, removed = prepare_training_sets(
@@ -121,8 +138,14 @@ def train_structure(args) -> int:
                                                      indent=1))  # fmt: skip
     log_stderr(f"training on {summary['train_chains']} chains ({summary['train_residues']} "
                f"residues), validating on {summary['validation_chains']}")  # fmt: skip
-    state = train(chains, validation, outdir, cfg, resume=args.resume, init=init, log=log_stderr,
-                  extra={"data": summary, "command": command_line()} | started_from)  # fmt: skip
+    teacher = None
+    if teacher_model is not None:
+        from genorrn.structure import teacher_probabilities
+
+        teacher = teacher_probabilities(teacher_model, chains, weight, outdir / "teacher.npz",
+                                        log_stderr)  # fmt: skip
+    state = train(chains, validation, outdir, cfg, teacher=teacher, resume=args.resume, init=init,
+                  log=log_stderr, extra={"data": summary, "command": command_line()} | started_from)  # fmt: skip
     print(json.dumps({k: state.get(k) for k in ("epoch", "best", "best_epoch", "train_seconds")}))
     return 0
 

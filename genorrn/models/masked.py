@@ -9,7 +9,8 @@ the backward LSTMs. The labeller itself (one input) is what is saved and predict
 class only (NetSurfP-2.0 has Q3 labels), or masked (unresolved residue, padding).
 :class:`AllowedSetLoss` is ``-log Σ p(q8)`` over the Q8 classes the code allows — ordinary
 cross-entropy for Q8 labels, cross-entropy of the derived Q3 for Q3 labels — averaged over the
-unmasked residues.
+unmasked residues. :class:`DistillationLoss` mixes it with the cross-entropy to a teacher's
+Q8 probabilities (knowledge distillation of an ensemble into one model).
 """
 
 from __future__ import annotations
@@ -52,12 +53,46 @@ class AllowedSetLoss(keras.losses.Loss):
         return self.call(y_true, y_pred)
 
     def call(self, y_true, y_pred):
-        table = keras.ops.convert_to_tensor(ALLOWED)
-        codes = keras.ops.reshape(keras.ops.cast(y_true, "int32"), keras.ops.shape(y_pred)[:-1])
-        allowed = keras.ops.take(table, codes, axis=0)
-        p = keras.ops.sum(keras.ops.cast(y_pred, "float32") * allowed, axis=-1)
-        weight = keras.ops.cast(keras.ops.sum(allowed, axis=-1) > 0, "float32")
-        nll = -keras.ops.log(keras.ops.clip(p, 1e-7, 1.0)) * weight
-        return keras.ops.sum(nll) / keras.ops.maximum(keras.ops.sum(weight), 1.0)
+        return allowed_set_nll(y_true, y_pred)
+
+
+def allowed_set_nll(codes, y_pred):
+    """Mean ``-log Σ_{allowed} p`` over the residues whose code allows any class."""
+    table = keras.ops.convert_to_tensor(ALLOWED)
+    codes = keras.ops.reshape(keras.ops.cast(codes, "int32"), keras.ops.shape(y_pred)[:-1])
+    allowed = keras.ops.take(table, codes, axis=0)
+    p = keras.ops.sum(keras.ops.cast(y_pred, "float32") * allowed, axis=-1)
+    weight = keras.ops.cast(keras.ops.sum(allowed, axis=-1) > 0, "float32")
+    nll = -keras.ops.log(keras.ops.clip(p, 1e-7, 1.0)) * weight
+    return keras.ops.sum(nll) / keras.ops.maximum(keras.ops.sum(weight), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="genorrn")
+class DistillationLoss(AllowedSetLoss):
+    """``(1 − w) ·`` the allowed-set loss ``+ w ·`` the cross-entropy ``-Σ q log p`` to a
+    teacher's Q8 probabilities ``q``, each averaged over its own residues: the labelled ones for
+    the first, every residue the teacher scored (``Σ q > 0``: inside the chain, unresolved
+    residues included) for the second. ``y_true``: ``(B, T, 1 + 8)`` float — the target code,
+    then ``q`` (zeros on padding).
+    """
+
+    def __init__(self, weight: float = 0.5, name="distillation_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"distillation weight must be in [0, 1], not {weight}")
+        self.weight = float(weight)
+
+    def call(self, y_true, y_pred):
+        y_true = keras.ops.cast(y_true, "float32")
+        hard = allowed_set_nll(y_true[..., 0], y_pred)
+        teacher = y_true[..., 1:]
+        log_p = keras.ops.log(keras.ops.clip(keras.ops.cast(y_pred, "float32"), 1e-7, 1.0))
+        scored = keras.ops.cast(keras.ops.sum(teacher, axis=-1) > 0, "float32")
+        soft = -keras.ops.sum(keras.ops.sum(teacher * log_p, axis=-1) * scored)
+        soft = soft / keras.ops.maximum(keras.ops.sum(scored), 1.0)
+        return (1.0 - self.weight) * hard + self.weight * soft
+
+    def get_config(self):
+        return super().get_config() | {"weight": self.weight}
 
 
