@@ -26,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_path, report  # noqa: E402
+from common import calibration_sha256, data_path, report  # noqa: E402
 from genorrn.metrics import score_chains, site_metrics  # noqa: E402
 from genorrn.pretrained import load_model  # noqa: E402
 
@@ -111,6 +111,7 @@ def main() -> None:
         "method": model.card.calibration["method"],
         "temperatures": model.card.calibration.get("temperatures"),
         "fitted_on": model.card.calibration.get("fitted_on"),
+        "calibration_sha256": calibration_sha256(model.card.calibration),
         "test_sets": results,
     })  # fmt: skip
 

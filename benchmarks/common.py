@@ -92,3 +92,11 @@ def model_sha256(name_or_path: str) -> str:
     if weights == card:  # an ensemble: a card with members and no weights of its own
         return members_sha256(read_card(card).members)
     return sha256(weights)
+
+
+def calibration_sha256(record: dict) -> str:
+    """Fingerprint of a card's calibration entry (its maps or temperatures and validation
+    record): ties test metrics measured with it to one fit (``ensemble_card.py`` checks it)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS  # noqa: E402
+from common import RESULTS, calibration_sha256  # noqa: E402
 from genorrn import __version__  # noqa: E402
 from genorrn.cards import members_sha256, read_card, write_card  # noqa: E402
 from genorrn.pretrained import model_card  # noqa: E402
@@ -133,8 +133,12 @@ def main() -> None:
     fingerprint = members_sha256(card.members)
     if (card.calibration or {}).get("weights_sha256") != fingerprint:
         sys.exit(f"{args.card}: calibrate it first (genorrn models calibrate {args.card})")
-    tests = _load(RESULTS / f"calibration_{card.name}.json", fingerprint,
-                  "python benchmarks/calibration.py --model CARD")["test_sets"]  # fmt: skip
+    measured = _load(RESULTS / f"calibration_{card.name}.json", fingerprint,
+                     "python benchmarks/calibration.py --model CARD")  # fmt: skip
+    if measured.get("calibration_sha256", calibration_sha256(card.calibration)) != \
+            calibration_sha256(card.calibration):  # fmt: skip
+        sys.exit(f"{args.card}: calibrated again after benchmarks/calibration.py ran; run it again")
+    tests = measured["test_sets"]
     selection_file = args.selection or RESULTS / f"ensemble_selection_{card.task}.json"
     selection = json.loads(selection_file.read_text())
     chosen = {selection["candidates"][c]["sha256"] for c in selection["chosen"]}

@@ -1,13 +1,16 @@
 """Splice model accuracy on the fixed test sets (SpliceAI's top-k and PR-AUC per class).
 
     python benchmarks/splice_accuracy.py [--model NAME|PATH] [--chunk-size N --flank N]
+        [--output-name splice_accuracy]
 
 * A. thaliana chr1 test region NC_003070.9:23,000,001-30,427,671 (never used for training or
   model selection), every gene body, both strands;
 * D. melanogaster chr4 (cross-species, never trained on), whole chromosome.
 
 Each is the same computation as `genorrn evaluate splice` (streamed prediction; streaming
-settings: the model card's unless given).
+settings: the model card's unless given; calibrated when the card has a calibration, as
+``predict`` gives them). Writes ``benchmarks/results/splice_accuracy.json`` (or
+``--output-name``.json); ``model_sha256`` is the weights' (an ensemble's: its members').
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_path, report  # noqa: E402
 from genorrn.io import Genome, read_annotation  # noqa: E402
 from genorrn.predict import resolve_regions  # noqa: E402
-from genorrn.pretrained import DEFAULT_SPLICE_MODEL, load_model, sha256  # noqa: E402
+from genorrn.pretrained import DEFAULT_SPLICE_MODEL, load_model  # noqa: E402
 from genorrn.regions import parse_region  # noqa: E402
 from genorrn.splice import evaluate  # noqa: E402
 
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_SPLICE_MODEL)
     parser.add_argument("--chunk-size", type=int, help="default: the model card's")
     parser.add_argument("--flank", type=int, help="default: the model card's")
+    parser.add_argument("--output-name", default="splice_accuracy")
     args = parser.parse_args()
     model = load_model(args.model, task="splice")
     predictor = model.predictor(args.chunk_size, args.flank)
@@ -50,9 +54,10 @@ def main() -> None:
         start = time.perf_counter()
         results[name] = evaluate(predictor, genome, annotation, regions)
         results[name]["seconds"] = round(time.perf_counter() - start, 1)
-    report("splice_accuracy", {
+    report(args.output_name, {
         "model": str(model.path),
-        "model_sha256": sha256(model.path),
+        "model_sha256": model.weights_sha256,
+        "calibrated": predictor.transform is not None,
         "streaming": {"chunk_size": predictor.chunk_size, "flank": predictor.flank},
         "test_sets": results,
     })  # fmt: skip

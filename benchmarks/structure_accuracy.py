@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import data_path, report  # noqa: E402
 from genorrn.data.structure_sets import EVALUATION_SETS  # noqa: E402
 from genorrn.pretrained import DEFAULT_STRUCTURE_MODEL as DEFAULT_MODEL  # noqa: E402
-from genorrn.pretrained import load_model, resolve, sha256  # noqa: E402
+from genorrn.pretrained import load_model  # noqa: E402
 from genorrn.structure import evaluate, load_evaluation_sets  # noqa: E402
 
 
@@ -56,10 +56,10 @@ def main() -> None:
     for name, chain_set in sets.items():
         r = evaluate(whole, chain_set.chains)
         exact[name] = {"q3": r["q3"]["accuracy"], "q8": r.get("q8", {}).get("accuracy")}
-    weights, _ = resolve(args.model)
     report(args.output_name, {
         "model": args.model,
-        "model_sha256": sha256(weights),
+        "model_sha256": loaded.weights_sha256,  # an ensemble's: its members'
+        "calibrated": predictor.transform is not None,
         "streaming": {"chunk_size": predictor.chunk_size, "flank": predictor.flank,
                       "batch_size": predictor.batch_size},
         "targets": {"cb513_q3": 0.74, "cb513_q8": 0.60},

@@ -246,8 +246,9 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
     """Fit a calibration on validation ``probs`` with truth ``allowed`` (``(N, C)`` 0/1) and
     return the model card's ``calibration`` entry.
 
-    ``method="auto"``: 2-fold on the validation data (first half / second half of the rows, in
-    genome or chain order): fit temperature and isotonic on one half, measure the mean
+    ``method="auto"``: 2-fold on the validation data (first half / second half of the rows in
+    the order given: for structure, chain order; for splice, the plus-strand gene bodies then
+    the minus-strand ones, so the halves are about one strand each): fit temperature and isotonic on one half, measure the mean
     per-class ECE (probability >= ``floor``) on the other; isotonic is chosen only when it is
     clearly better (at least 20 % lower mean ECE on the held-out halves), then the chosen
     method is refitted on all of it. ``background`` (a class name, e.g. splice's "neither"): an

@@ -32,6 +32,15 @@ def _member_file(member: dict, card_file: Path) -> Path | None:
     return None
 
 
+def member_cards(card: ModelCard, card_file: Path) -> list[ModelCard]:
+    """The cards of an ensemble's members that have one (``NAME.card.json`` beside the found
+    ``.keras``); members without a card are left out."""
+    from genorrn.cards import card_path, read_card
+
+    found = [_member_file(member, card_file) for member in card.members]
+    return [read_card(card_path(w)) for w in found if w is not None and card_path(w).is_file()]
+
+
 def load_members(card: ModelCard, card_file: Path) -> list:
     """The Keras models of an ensemble card's members, each checked against its sha256; one
     task, alphabet and set of classes. One-line :class:`InputError` naming the card otherwise."""

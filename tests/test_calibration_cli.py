@@ -144,6 +144,8 @@ def test_calibrate_splice_on_a_region(tmp_path):
         reports[name] = tmp_path / f"{name}.json"
         assert cli("evaluate", "splice", str(fasta), str(gff), "--model", str(model), "--region",
                    region, "-o", str(reports[name]), *extra) == 0  # fmt: skip
+    assert json.loads(reports["raw"].read_text())["calibrated"] is False
+    assert json.loads(reports["calibrated"].read_text())["calibrated"] is True
     raw = json.loads(reports["raw"].read_text())["metrics"]
     calibrated = json.loads(reports["calibrated"].read_text())["metrics"]
     for site in ("acceptor", "donor"):
@@ -151,3 +153,47 @@ def test_calibrate_splice_on_a_region(tmp_path):
         # a random model's ~1/3 site probabilities are calibrated down towards the site rate
         assert calibrated[site]["brier"] < raw[site]["brier"]
     assert cli("plot", "calibration", str(reports["raw"]), "-o", str(tmp_path / "r.png")) == 0
+
+
+def test_calibrate_splice_uses_the_cards_validation_region_and_refuses_its_test_region(
+        tmp_path, capsys):  # fmt: skip
+    """A card that records its splits (data.splits, as 'data splice' writes them): calibration
+    defaults to its validation region, and a --region overlapping its test region is refused
+    before anything is predicted or written."""
+    import keras
+
+    from genorrn.cards import ModelCard, write_card
+    from genorrn.io.checksums import sha256
+    from genorrn.models import LabellerConfig, build_labeller
+
+    keras.utils.set_random_seed(4)
+    model = tmp_path / "split_splice.keras"
+    build_labeller(LabellerConfig(lstm_units=[4], conv_filters=0), name="genorrn_splice").save(model)
+    chrom = "NC_003070.9_25000001-25100000"
+    splits = [{"split": "train", "regions": [f"{chrom}:1-20000"]},
+              {"split": "validation", "regions": [f"{chrom}:20001-45000"]},
+              {"split": "test", "regions": [f"{chrom}:50001"]}]  # open end, as the cards write it
+    card_file = tmp_path / "split_splice.card.json"
+    write_card(ModelCard(name="split_splice", task="splice", classes=["neither", "acceptor", "donor"],
+                         weights={"file": model.name, "sha256": sha256(model)},
+                         data={"splits": splits}), card_file)  # fmt: skip
+    fasta = REPO / "reference_data" / "athaliana_chr1_test_slice.fa"
+    gff = REPO / "reference_data" / "athaliana_chr1_test_slice.gff3"
+    base = ["models", "calibrate", str(model), "--genome", str(fasta), "--annotation", str(gff)]
+    before = card_file.read_bytes()
+    result = run_in_process(capsys, *base, "--region", f"{chrom}:40001-60000")
+    assert_one_line_error(result, f"{chrom}:40001-60000", "overlaps the model's test region",
+                          f"{chrom}:50001")  # fmt: skip
+    assert card_file.read_bytes() == before
+    assert run_in_process(capsys, *base).returncode == 0
+    calibration = json.loads(card_file.read_text())["calibration"]
+    assert calibration["fitted_on"]["regions"] == [f"{chrom}:20001-45000"]
+
+
+def test_recorded_splits_of_an_ensemble_are_its_members():
+    from genorrn.cli.models import recorded_splits
+    from genorrn.pretrained import load_model
+
+    validation, tests = recorded_splits(load_model("splice-athaliana-ensemble-v1", calibration=False))
+    assert validation == ["NC_003070.9:20000001-23000000"]
+    assert tests == ["NC_003070.9:23000001"]

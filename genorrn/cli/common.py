@@ -171,8 +171,8 @@ def memory_size(text: str) -> int:
 
 def add_calibration_option(parser) -> None:
     parser.add_argument("--uncalibrated", action="store_true",
-                        help="raw model probabilities (default: calibrated with the temperatures "
-                        "in the model card, when it has them)")
+                        help="raw model probabilities (default: calibrated with the model "
+                        "card's calibration — temperatures or isotonic maps — when it has one)")
 
 
 def predictor_of(model, args):

@@ -69,6 +69,7 @@ def evaluate_splice(args) -> int:
     result = {
         "model": str(model.path),
         "model_sha256": model.weights_sha256,
+        "calibrated": predictor.transform is not None,
         "genome": {"path": str(args.genome), "sha256": sha256(args.genome)},
         "annotation": {"path": str(args.annotation), "sha256": sha256(args.annotation)},
         "streaming": {"chunk_size": predictor.chunk_size, "flank": predictor.flank},
@@ -118,7 +119,8 @@ def evaluate_structure(args) -> int:
     sets = load_evaluation_sets(args.data_dir, args.sets, args.test_csv, args.max_chains)
     model = load_model(args.model, task="structure")
     predictor = predictor_of(model, args)
-    report = {"model": str(args.model), "sets": {}}
+    report = {"model": str(args.model), "model_sha256": model.weights_sha256,
+              "calibrated": predictor.transform is not None, "sets": {}}  # fmt: skip
     for name, chain_set in sets.items():
         report["sets"][name] = evaluate(predictor, chain_set.chains)
         r = report["sets"][name]

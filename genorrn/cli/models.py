@@ -54,9 +54,10 @@ def add_parsers(sub) -> None:
         "isotonic map (--method); write it, with the validation NLL, ECE and Brier score before "
         "and after, into the model's card (beside the .keras file; an ensemble's own card; or "
         "-o). Predictions then use it by default (--uncalibrated: raw). "
-        "Splice: gene bodies of the validation region (default: the fixed split's "
+        "Splice: gene bodies of the validation region (default: the one recorded in the "
+        "model's card, data.splits, else the fixed split's "
         f"{', '.join(SPLIT_PRESETS[SPLICE.splits]['validation'])}) of --genome and "
-        "--annotation. Structure: the NetSurfP-2.0 validation set of --data-dir (Q3 labels: the "
+        "--annotation; a region overlapping the card's test region is refused. Structure: the NetSurfP-2.0 validation set of --data-dir (Q3 labels: the "
         "likelihood of a residue is its Q3 group's summed Q8 probability). Never fit on a test "
         "set.",
     )
@@ -65,7 +66,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--genome", metavar="FASTA", help="splice: genome FASTA")
     p.add_argument("--annotation", metavar="GTF|GFF3", help="splice: annotation")
     p.add_argument("--region", action="append", metavar="CHROM:START-END",
-                   help="splice: validation region (1-based, repeatable; default: the fixed split's)")
+                   help="splice: validation region (1-based, repeatable; default: the card's "
+                   "recorded validation region, else the fixed split's)")
     add_chr_prefix_option(p)
     p.add_argument("--data-dir", default=STRUCTURE.data_dir,
                    help=f"structure: the shared structure data folder (default: {STRUCTURE.data_dir})")
@@ -161,7 +163,15 @@ def calibrate_cmd(args) -> int:
         if not (args.genome and args.annotation):
             raise InputError(f"{args.model}: a splice model is calibrated on a genome and its "
                              "annotation: give --genome and --annotation")  # fmt: skip
-        texts = args.region or SPLIT_PRESETS[SPLICE.splits]["validation"]
+        validation, tests = recorded_splits(loaded)
+        texts = args.region or validation or SPLIT_PRESETS[SPLICE.splits]["validation"]
+        for text in texts:
+            region = parse_region(text)
+            for test in tests:
+                if overlap(region, parse_region(test)):
+                    raise InputError(f"{args.model}: calibration region {text} overlaps the "
+                                     f"model's test region {test} (its card's data.splits); "
+                                     "calibrate on validation data only")  # fmt: skip
         genome, annotation = load_genome_and_annotation(args.genome, args.annotation,
                                                         args.chr_prefix)  # fmt: skip
         regions = resolve_regions(genome, [parse_region(r) for r in texts])
@@ -198,6 +208,34 @@ def calibrate_cmd(args) -> int:
     write_card(card, out)
     print(json.dumps({"card": str(out)} | record, indent=2))
     return 0
+
+
+def recorded_splits(loaded) -> tuple[list[str], list[str]]:
+    """``(validation regions, test regions)`` recorded in a splice model's card
+    (``data.splits``; an ensemble's: its members' cards — the validation regions only when
+    every member recorded the same ones; the test regions of all of them)."""
+    cards = [loaded.card]
+    if loaded.is_ensemble:
+        from genorrn.ensembles import member_cards
+
+        cards = member_cards(loaded.card, loaded.card_file)
+    recorded = []
+    for card in cards:
+        splits = (card.data or {}).get("splits") or []
+        recorded.append({s["split"]: list(s.get("regions", [])) for s in splits
+                         if isinstance(s, dict) and "split" in s})  # fmt: skip
+    validations = {tuple(r.get("validation", [])) for r in recorded}
+    validation = list(validations.pop()) if len(validations) == 1 else []
+    tests = sorted({t for r in recorded for t in r.get("test", [])})
+    return validation, tests
+
+
+def overlap(a, b) -> bool:
+    """Whether two :class:`~genorrn.regions.Region` share a position (an open end: to the end
+    of the sequence)."""
+    end_a = float("inf") if a.end is None else a.end
+    end_b = float("inf") if b.end is None else b.end
+    return a.chrom == b.chrom and a.start < end_b and b.start < end_a
 
 
 #: the columns of 'genorrn models list' (tab-separated, one model a line)
