@@ -28,6 +28,22 @@ from genorrn.cards import SCHEMA, ModelCard, write_card  # noqa: E402
 from genorrn.pretrained import sha256  # noqa: E402
 from genorrn.recipes import STRUCTURE  # noqa: E402
 
+#: how each learning-rate schedule of genorrn.training ran, for the card
+SCHEDULE_TEXT = {
+    "plateau": "learning rate halved after an epoch without gain; early stop after "
+               "{patience} epochs without gain",
+    "cosine": "cosine learning rate from {learning_rate} to 0 over {epochs} epochs",
+    "constant": "constant learning rate {learning_rate}",
+}
+
+
+def _distillation(teacher: dict | None) -> str:
+    if not teacher:
+        return ""
+    return (f"; knowledge distillation: (1 - {teacher['weight']}) x that + {teacher['weight']} "
+            f"x the cross-entropy to the raw Q8 probabilities of the teacher {teacher['model']} "
+            f"(sha256 {teacher['sha256'][:16]}…) on every residue inside a chain")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -76,11 +92,12 @@ def main() -> None:
             "wall_time_s": state.get("train_seconds"),
             "epochs_run": state["epoch"],
             "best_epoch": state["best_epoch"],
-            "selection": "best NetSurfP-2.0 validation Q3 (never a test set); learning rate "
-                         "halved after an epoch without gain; early stop",
+            "selection": "best NetSurfP-2.0 validation Q3 (never a test set); "
+                         + SCHEDULE_TEXT[cfg.get("lr_schedule", "plateau")].format(**cfg),
             "loss": "masked cross-entropy: Q8 labels (PISCES) -> -log p(q8); Q3-only labels "
                     "(NetSurfP-2.0) -> -log of the derived Q3 probability; unresolved residues "
-                    "and padding masked",
+                    "and padding masked" + _distillation(cfg.get("teacher")),
+            **({"teacher": cfg["teacher"]} if cfg.get("teacher") else {}),
             "batching": "length-bucketed batches (padded to a multiple of 64), chains longer "
                         f"than {cfg.get('options', cfg)['max_len']} trained on a random window",
             "optimizer": f"Adam lr {cfg['learning_rate']} clipnorm 1.0, batch {cfg['batch_size']}",
