@@ -161,9 +161,8 @@ def apply_isotonic(probs: np.ndarray, maps: list[dict], remainder: int | None = 
                    blend: float = ISOTONIC_BLEND) -> np.ndarray:  # fmt: skip
     """Each class's probability through its map, blended with ``blend`` × the raw probability
     (default :data:`ISOTONIC_BLEND`; a strictly increasing map), rows renormalised to sum to 1.
-    With ``remainder``
-    (a class index), that class is not mapped: it gets ``1 −`` the sum of the others (rows
-    where the others exceed 1, rare, are renormalised among them)."""
+    With ``remainder`` (a class index), that class is not mapped: it gets ``1 −`` the sum of
+    the others (rows where the others exceed 1, rare, are renormalised among them)."""
     probs = np.asarray(probs, np.float64)
     out = np.stack([np.interp(probs[..., c], m["x"], m["y"]) for c, m in enumerate(maps)], -1)
     out = (1.0 - blend) * out + blend * probs
@@ -248,9 +247,9 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
 
     ``method="auto"``: 2-fold on the validation data (first half / second half of the rows in
     the order given: for structure, chain order; for splice, the plus-strand gene bodies then
-    the minus-strand ones, so the halves are about one strand each): fit temperature and isotonic on one half, measure the mean
-    per-class ECE (probability >= ``floor``) on the other; isotonic is chosen only when it is
-    clearly better (at least 20 % lower mean ECE on the held-out halves), then the chosen
+    the minus-strand ones, so the halves are about one strand each): fit temperature and
+    isotonic on one half, measure the mean per-class ECE (probability >= ``floor``) on the
+    other; isotonic is chosen only when it is clearly better (at least 20 % lower mean ECE on the held-out halves), then the chosen
     method is refitted on all of it. ``background`` (a class name, e.g. splice's "neither"): an
     isotonic fit leaves that class to take the remainder (see :func:`apply_isotonic`).
     """

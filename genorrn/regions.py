@@ -28,6 +28,11 @@ class Region:
     def contains(self, chrom: str, start: int, end: int) -> bool:
         return chrom == self.chrom and start >= self.start and (self.end is None or end <= self.end)
 
+    def overlaps(self, other: Region) -> bool:
+        """Whether the two share a position (an open end runs to the end of the sequence)."""
+        return (self.chrom == other.chrom and (other.end is None or self.start < other.end)
+                and (self.end is None or other.start < self.end))  # fmt: skip
+
 
 def parse_region(text: str) -> Region:
     """``chr1``, ``chr1:1000`` or ``chr1:1,001-2,000`` (1-based inclusive, as samtools)."""

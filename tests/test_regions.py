@@ -23,3 +23,13 @@ def test_region_outside_sequence():
     with pytest.raises(InputError, match=r"no record named 'chr2' \(records: 'chr1'\)"):
         check_region(parse_region("chr2"), {"chr1": 50}, "g.fa")
     assert check_region(parse_region("chr1:41"), {"chr1": 50}, "g.fa") == Region("chr1", 40, 50)
+
+
+def test_overlaps_with_open_ends():
+    from genorrn.regions import parse_region
+
+    validation, test = parse_region("chr1:20000001-23000000"), parse_region("chr1:23000001")
+    assert not validation.overlaps(test) and not test.overlaps(validation)  # half-open: touching
+    assert parse_region("chr1:22000001-24000000").overlaps(test)
+    assert parse_region("chr1").overlaps(validation)  # whole sequence
+    assert not parse_region("chr2:1-30000000").overlaps(validation)

@@ -57,8 +57,8 @@ def add_parsers(sub) -> None:
         "Splice: gene bodies of the validation region (default: the one recorded in the "
         "model's card, data.splits, else the fixed split's "
         f"{', '.join(SPLIT_PRESETS[SPLICE.splits]['validation'])}) of --genome and "
-        "--annotation; a region overlapping the card's test region is refused. Structure: the NetSurfP-2.0 validation set of --data-dir (Q3 labels: the "
-        "likelihood of a residue is its Q3 group's summed Q8 probability). Never fit on a test "
+        "--annotation; a region overlapping the card's test region is refused. Structure: the "
+        "NetSurfP-2.0 validation set of --data-dir (Q3 labels: the likelihood of a residue is its Q3 group's summed Q8 probability). Never fit on a test "
         "set.",
     )
     p.add_argument("model", metavar="MODEL",
@@ -168,7 +168,7 @@ def calibrate_cmd(args) -> int:
         for text in texts:
             region = parse_region(text)
             for test in tests:
-                if overlap(region, parse_region(test)):
+                if region.overlaps(parse_region(test)):
                     raise InputError(f"{args.model}: calibration region {text} overlaps the "
                                      f"model's test region {test} (its card's data.splits); "
                                      "calibrate on validation data only")  # fmt: skip
@@ -228,14 +228,6 @@ def recorded_splits(loaded) -> tuple[list[str], list[str]]:
     validation = list(validations.pop()) if len(validations) == 1 else []
     tests = sorted({t for r in recorded for t in r.get("test", [])})
     return validation, tests
-
-
-def overlap(a, b) -> bool:
-    """Whether two :class:`~genorrn.regions.Region` share a position (an open end: to the end
-    of the sequence)."""
-    end_a = float("inf") if a.end is None else a.end
-    end_b = float("inf") if b.end is None else b.end
-    return a.chrom == b.chrom and a.start < end_b and b.start < end_a
 
 
 #: the columns of 'genorrn models list' (tab-separated, one model a line)
