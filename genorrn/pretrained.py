@@ -184,11 +184,25 @@ class LoadedModel:
         settings = self.streaming_defaults() | {k: v for k, v in given.items() if v is not None}
         key = (settings["chunk_size"], settings["flank"], settings["batch_size"])
         if key not in self._predictors:
-            self._predictors[key] = StreamingPredictor(self.members, *key)
+            self._predictors[key] = StreamingPredictor(self.members, *key, gaps=self.gap_rule())
         predictor = self._predictors[key].with_transform(self.calibration(calibrated))
         if max_memory is not None:  # the same compiled steps under another budget
             predictor.max_memory = parse_size(max_memory)
         return predictor
+
+    def gap_rule(self):
+        """Assembly gaps as sequence boundaries (:class:`~genorrn.streaming.GapRule`): runs of
+        at least the recipe's ``min_gap`` N (DNA tasks); their positions get the background
+        class. None for proteins."""
+        from genorrn.encoding import encode_dna
+        from genorrn.streaming import GapRule
+
+        recipe = RECIPES.get(self.task, SPLICE)
+        if not recipe.min_gap or recipe.background is None or self.card.alphabet == "protein":
+            return None
+        fill = np.zeros(len(recipe.classes), np.float32)
+        fill[recipe.classes.index(recipe.background)] = 1.0
+        return GapRule(row=encode_dna("N")[0], min_length=recipe.min_gap, fill=fill)
 
     def calibration(self, calibrated: bool = True):
         """The function that calibrates a chunk of probabilities, or None (no calibration in

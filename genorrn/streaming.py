@@ -109,6 +109,79 @@ def plan_tasks(
     return sorted(tasks, key=lambda t: t.end - t.start, reverse=True)
 
 
+# -- assembly gaps ----------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class GapRule:
+    """Long runs of unknown sequence (assembly gaps) are sequence boundaries.
+
+    A run of at least ``min_length`` rows equal to ``row`` (DNA: the N row) ends the sequence
+    on both sides: each stretch between gaps is predicted as a record of its own (as if the
+    sequence ended at the gap), and the gap's positions are not run through the model — they
+    get the probabilities ``fill`` (splice: the background class). Why: over a long run of no
+    sequence a recurrent network's state keeps drifting, so without the rule a score beside a
+    gap depends on how much of the gap the backward LSTMs' lookahead covers, i.e. on where the
+    chunks fall and on the flank (``benchmarks/streaming_genome_error.py``).
+    """
+
+    row: np.ndarray
+    min_length: int
+    fill: np.ndarray
+
+
+def find_gaps(stream: Stream, start: int, end: int, rule: GapRule,
+              block: int = 1 << 20) -> list[tuple[int, int]]:  # fmt: skip
+    """The runs of ``rule.row`` of at least ``rule.min_length`` rows in ``[start, end)`` of
+    ``stream`` (runs cut by the ends of the range are measured inside it)."""
+    is_gap = np.zeros(end - start, bool)
+    for lo in range(start, end, block):
+        hi = min(lo + block, end)
+        is_gap[lo - start : hi - start] = (stream.fetch(lo, hi) == rule.row).all(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], is_gap.view(np.int8), [0]])))
+    runs = edges.reshape(-1, 2) + start
+    return [(int(a), int(b)) for a, b in runs if b - a >= rule.min_length]
+
+
+def split_at_gaps(tasks: Iterable[Task], rule: GapRule, before: int, after: int):
+    """Cut tasks at assembly gaps (:class:`GapRule`).
+
+    ``before``/``after``: how far outside a task the engine reads (warm-up + conv context,
+    lookahead); gaps are searched that far and ``rule.min_length`` more on each side. Returns
+    the tasks on the stretches between gaps (each on a sub-stream of its stretch, so the engine
+    sees the sequence end at the gap), the gap intervals ``(stream, start, end)`` inside the
+    tasks, and ``{id(sub-stream): (sub-stream, stream, offset)}`` to map results back.
+    """
+    kept: list[Task] = []
+    gaps: list[tuple[Stream, int, int]] = []
+    pieces: dict[int, tuple[Stream, Stream, int]] = {}
+    subs: dict[tuple[int, int, int], Stream] = {}
+    for task in tasks:
+        stream = task.stream
+        lo = max(0, task.start - before - rule.min_length)
+        hi = min(stream.length, task.end + after + rule.min_length)
+        runs = find_gaps(stream, lo, hi, rule)
+        if not runs:
+            kept.append(task)
+            continue
+        bounds = [0] + [x for run in runs for x in run] + [stream.length]
+        for k in range(0, len(bounds), 2):  # stretch [bounds[k], bounds[k + 1]), then a gap
+            p0, p1 = bounds[k], bounds[k + 1]
+            a, b = max(task.start, p0), min(task.end, p1)
+            if a < b:
+                key = (id(stream), p0, p1)
+                if key not in subs:
+                    def fetch(s, e, stream=stream, p0=p0):
+                        return stream.fetch(p0 + s, p0 + e)
+
+                    subs[key] = Stream(stream.name, p1 - p0, fetch)
+                    pieces[id(subs[key])] = (subs[key], stream, p0)
+                kept.append(Task(subs[key], a - p0, b - p0))
+            if k + 2 < len(bounds):
+                g0, g1 = max(task.start, p1), min(task.end, bounds[k + 2])
+                if g0 < g1:
+                    gaps.append((stream, g0, g1))
+    return kept, gaps, pieces
+
+
 #: shortest length bucket for whole short records
 MIN_BUCKET = 32
 #: a bucket's step model is built only when it saves at least this many padded lane-positions
@@ -355,11 +428,14 @@ class StreamingPredictor:
         flank: int,
         batch_size: int,
         max_memory: int | str | None = None,
+        gaps: GapRule | None = None,
     ):
         if chunk_size < 1 or flank < 0 or batch_size < 1:
             raise ValueError("chunk_size and batch_size must be >= 1 and flank >= 0")
         self.chunk_size, self.flank, self.batch_size = chunk_size, flank, batch_size
         self.max_memory = None if max_memory is None else parse_size(max_memory)
+        #: assembly gaps as sequence boundaries (None: every position runs through the model)
+        self.gaps = gaps
         self.members = list(model) if isinstance(model, (list, tuple)) else [model]
         if not self.members:
             raise ValueError("no model to stream")
@@ -460,6 +536,8 @@ class StreamingPredictor:
         ``progress(n)`` is called with the number of positions done after each step.
         Whole records shorter than a chunk run in length buckets (see the module doc)."""
         intervals = [t for t in intervals if t.end > t.start]
+        if self.gaps is not None:
+            intervals, sink = self._cut_at_gaps(intervals, sink, progress)
         trim_memory()
         budget, base = self.budget(), current_rss()
         long, short = self._bucketed(intervals)
@@ -479,6 +557,27 @@ class StreamingPredictor:
             batch = self.fit_batch(len(tasks), window, most=most, budget=budget, base=base)
             self._record(len(tasks), batch, window, base)
             self._run_lanes(self._bucket(core), tasks, batch, core, 0, False, sink, progress)
+
+    def _cut_at_gaps(self, intervals: list[Task], sink, progress):
+        """Tasks cut at assembly gaps (:func:`split_at_gaps`); the gaps' fill goes to ``sink``
+        now, and the returned sink maps results on sub-streams back to their streams."""
+        before = self.chunk_size + self.config.conv_context
+        kept, gaps, pieces = split_at_gaps(intervals, self.gaps, before, self.flank)
+        fill = np.asarray(self.gaps.fill, np.float32)
+        for stream, start, end in gaps:
+            for lo in range(start, end, self.chunk_size):
+                hi = min(lo + self.chunk_size, end)
+                sink(stream, lo, np.broadcast_to(fill, (hi - lo, len(fill))))
+                if progress is not None:
+                    progress(hi - lo)
+        if not pieces:
+            return kept, sink
+
+        def mapped(stream: Stream, start: int, probs: np.ndarray) -> None:
+            _sub, parent, offset = pieces.get(id(stream), (None, stream, 0))
+            sink(parent, offset + start, probs)
+
+        return kept, mapped
 
     def _record(self, lanes: int, batch: int, window: int, base: int) -> None:
         self.last_run["calls"].append({"lanes": lanes, "batch": batch, "window": window,

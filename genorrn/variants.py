@@ -279,17 +279,25 @@ class VariantScorer:
         for lane in lanes:
             task, chunk, offset = self._stream_task(lane)
             groups.setdefault(chunk, []).append(task)
-            skip[lane] = offset
+            skip[lane] = task.start + offset  # the stream position of the lane's first row
         results: dict[_Lane, np.ndarray] = {}
 
         def sink(stream: Stream, start: int, probs: np.ndarray) -> None:
+            # one call per lane, or several where an assembly gap cuts the lane's window
             lane = stream.name
             n = lane.hi - lane.lo
-            rows = probs[skip[lane] : skip[lane] + n]
-            results[lane] = rows[::-1].copy() if lane.strand == "-" else rows.copy()
+            if lane not in results:
+                results[lane] = np.zeros((n, probs.shape[1]), np.float32)
+            a = start - skip[lane]  # row of the lane's output this call starts at
+            lo, hi = max(a, 0), min(a + len(probs), n)
+            if lo < hi:
+                results[lane][lo:hi] = probs[lo - a : hi - a]
 
         for chunk, tasks in sorted(groups.items()):
             self._predictor(chunk).run(tasks, sink, split=False)
+        for lane in lanes:
+            if lane.strand == "-":
+                results[lane] = results[lane][::-1].copy()
         return results
 
 

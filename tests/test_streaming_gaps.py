@@ -1,0 +1,167 @@
+"""Assembly gaps (long runs of N) are sequence boundaries for the streaming engine: each stretch
+between gaps is predicted as a record of its own, exactly as a whole-sequence call on it, and
+the gap's positions get the background class — whatever the chunk, flank, split or strand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from genorrn.encoding import encode_dna, reverse_complement_onehot  # noqa: E402
+from genorrn.models import LabellerConfig, build_labeller  # noqa: E402
+from genorrn.streaming import (  # noqa: E402
+    GapRule,
+    Stream,
+    StreamingPredictor,
+    Task,
+    find_gaps,
+    split_at_gaps,
+    whole_sequence,
+)
+
+N_ROW = encode_dna("N")[0]
+FILL = np.array([1.0, 0.0, 0.0], np.float32)  # splice: neither
+RULE = GapRule(row=N_ROW, min_length=1000, fill=FILL)
+# A. thaliana chr1 (0-based): a run of exactly 1,000 N at 15,086,045-15,087,045 and one of
+# 100 N at 13,201,252-13,201,352 (an NCBI gap of unknown size)
+GAP_1000 = (15_086_045, 15_087_045)
+GAP_100 = (13_201_252, 13_201_352)
+
+
+def _stream(onehot: np.ndarray) -> Stream:
+    return Stream("s", len(onehot), lambda s, e: onehot[s:e])
+
+
+@pytest.fixture(scope="module")
+def chr1():
+    from conftest import shared_path
+    from genorrn.io import Genome
+
+    return Genome(shared_path("splice", "athaliana_chr1", "genome.fna.gz"))
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(7)
+    return build_labeller(LabellerConfig(lstm_units=[16, 8], conv_filters=8, conv_kernel=5,
+                                         conv_layers=2))  # fmt: skip
+
+
+def _pieces_reference(model, onehot, gaps):
+    """Whole-sequence calls on each stretch between ``gaps``; the fill inside them."""
+    out = np.zeros((len(onehot), 3), np.float32)
+    bounds = [0] + [x for g in gaps for x in g] + [len(onehot)]
+    for k in range(0, len(bounds), 2):
+        a, b = bounds[k], bounds[k + 1]
+        if a < b:
+            out[a:b] = whole_sequence(model, onehot[a:b])
+        if k + 2 < len(bounds):
+            out[b : bounds[k + 2]] = FILL
+    return out
+
+
+def test_find_gaps_and_split():
+    x = encode_dna("A" * 50 + "N" * 30 + "C" * 20 + "N" * 10 + "G" * 5 + "N" * 40)
+    stream = _stream(x)
+    rule = GapRule(row=N_ROW, min_length=30, fill=FILL)
+    assert find_gaps(stream, 0, len(x), rule) == [(50, 80), (115, 155)]
+    assert find_gaps(stream, 60, len(x), rule) == [(115, 155)]  # the first run cut to 20 inside
+    kept, gaps, pieces = split_at_gaps([Task(stream, 10, 150)], rule, before=0, after=0)
+    assert [(t.start, t.end, t.stream.length) for t in kept] == [(10, 50, 50), (0, 35, 35)]
+    assert [(g[1], g[2]) for g in gaps] == [(50, 80), (115, 150)]
+    # the second stretch is a stream of its own that reads the parent from 80 on
+    sub, parent, offset = pieces[id(kept[1].stream)]
+    assert parent is stream and offset == 80
+    np.testing.assert_array_equal(sub.fetch(0, 35), x[80:115])
+    # a task inside a gap is all fill; one far from any gap is kept as it is
+    kept, gaps, _ = split_at_gaps([Task(stream, 120, 130)], rule, before=0, after=0)
+    assert kept == [] and [(g[1], g[2]) for g in gaps] == [(120, 130)]
+    far = encode_dna("ACGT" * 100 + "N" * 40)
+    task = Task(_stream(far), 0, 100)
+    kept, gaps, pieces = split_at_gaps([task], rule, before=0, after=50)
+    assert kept == [task] and gaps == [] and pieces == {}
+
+
+@pytest.mark.parametrize("chunk,flank,split", [(1000, 300, True), (700, 600, False),
+                                                (1500, 250, True)])  # fmt: skip
+def test_stretches_equal_whole_sequence_calls(chr1, model, chunk, flank, split):
+    """A real 1,000-N gap: both sides equal whole-sequence calls on them, the gap is filled —
+    with any chunk or flank (without the rule, a flank shorter than the gap looks only into N)."""
+    lo = GAP_1000[0] - 5_045
+    x = encode_dna(chr1.fetch("NC_003070.9", lo, GAP_1000[1] + 5_455))
+    gaps = [(GAP_1000[0] - lo, GAP_1000[1] - lo)]
+    reference = _pieces_reference(model, x, gaps)
+    predictor = StreamingPredictor(model, chunk, flank, batch_size=3, gaps=RULE)
+    streamed = predictor.predict_array(x, split=split)
+    assert np.abs(streamed - reference).max() <= 1e-6
+    # and on the minus strand (the gap sits at the mirrored place)
+    rc = reverse_complement_onehot(x).copy()
+    rc_gaps = [(len(x) - gaps[0][1], len(x) - gaps[0][0])]
+    rc_streamed = predictor.predict_array(rc, split=split)
+    assert np.abs(rc_streamed - _pieces_reference(model, rc, rc_gaps)).max() <= 1e-6
+
+
+def test_short_runs_of_n_are_sequence(chr1, model):
+    """A 100-N run (shorter than min_length) is read through, as without the rule."""
+    lo = GAP_100[0] - 4_000
+    x = encode_dna(chr1.fetch("NC_003070.9", lo, GAP_100[1] + 4_000))
+    predictor = StreamingPredictor(model, 1000, 300, batch_size=3, gaps=RULE)
+    assert np.abs(predictor.predict_array(x) - whole_sequence(model, x)).max() <= 1e-6
+
+
+def test_gap_at_the_ends_and_progress(model):
+    """Gaps at the start and the end of a sequence; progress counts the gap's positions."""
+    rng = np.random.default_rng(0)
+    seq = "".join(rng.choice(list("ACGT"), 2_500))
+    x = encode_dna("N" * 1_200 + seq + "N" * 1_500)
+    done = []
+    predictor = StreamingPredictor(model, 1000, 300, batch_size=2, gaps=RULE)
+    out = np.zeros((len(x), 3), np.float32)
+
+    def sink(_stream, start, probs):
+        out[start : start + len(probs)] = probs
+
+    predictor.run([Task(_stream(x), 0, len(x))], sink, progress=done.append)
+    reference = _pieces_reference(model, x, [(0, 1_200), (3_700, 5_200)])
+    assert np.abs(out - reference).max() <= 1e-6
+    assert sum(done) == len(x)
+
+
+def test_loaded_dna_models_use_the_rule_and_proteins_do_not():
+    import genorrn
+
+    splice = genorrn.load_model("splice-athaliana-v1", task="splice")
+    rule = splice.gap_rule()
+    assert rule.min_length == 1000
+    assert rule.fill.tolist() == [1.0, 0.0, 0.0]  # neither
+    assert splice.predictor().gaps.min_length == 1000
+    assert genorrn.load_model("structure-q8-v1", task="structure").gap_rule() is None
+
+
+def test_variant_lanes_cut_by_a_gap_equal_whole_region(chr1, tmp_path):
+    """A variant 600 nt from the 1,000-N gap: its lane's window holds the gap (several engine
+    results per lane); the scores equal the whole-region reference, which cuts there too."""
+    import genorrn
+    from genorrn.delta import Target, Variant
+    from genorrn.io.fasta import Genome
+    from genorrn.variants import VariantScorer, whole_region_delta
+
+    lo, hi = GAP_1000[0] - 9_000, GAP_1000[1] + 9_000
+    fasta = tmp_path / "gap.fa"
+    fasta.write_text(">gap\n" + chr1.fetch("NC_003070.9", lo, hi) + "\n")
+    genome = Genome(fasta)
+    model = genorrn.load_model("splice-athaliana-v1", task="splice")
+    scorer = VariantScorer(model, genome, None, distance=200, batch_size=4)
+    pos = GAP_1000[0] - lo - 600
+    ref = genome.fetch("gap", pos, pos + 1)
+    variant = Variant("gap", pos, ref, ("A" if ref.upper() != "A" else "C",))
+    (result,) = scorer.score([variant])
+    assert result.reason is None
+    for entry, strand in zip(result.entries, "+-"):
+        expected = whole_region_delta(model, genome, variant, variant.alts[0],
+                                      Target(entry.symbol, strand), 200, margin=4_900)
+        got = np.array([entry.ds_ag, entry.ds_al, entry.ds_dg, entry.ds_dl])
+        want = np.array([expected.ds_ag, expected.ds_al, expected.ds_dg, expected.ds_dl])
+        assert np.abs(got - want).max() <= 1e-5
