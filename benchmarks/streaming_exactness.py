@@ -1,6 +1,7 @@
 """Exactness of streamed chunked inference vs one whole-sequence call, on real sequence.
 
-    python benchmarks/streaming_exactness.py [--length 200000] [--model PATH]
+    python benchmarks/streaming_exactness.py [--length 200000] [--start 5000000] [--model PATH]
+        [--chunk-size N --flank N] [--output-name NAME]
 
 Default model: the splice-sized labeller (conv 32×9 + BiLSTM 64,64) with random weights (seed
 0); ``--model`` measures a trained model instead. Reports max |Δp| for a forward-only LSTM and
@@ -46,6 +47,8 @@ def main() -> None:
                         help="the setting to check (and the fixed chunk of the flank sweep)")
     parser.add_argument("--flank", type=int, default=SPLICE.streaming["flank"],
                         help="the setting to check (and the fixed flank of the chunk sweep)")
+    parser.add_argument("--output-name", help="default: streaming_exactness, or "
+                        "streaming_exactness_trained with --model")
     args = parser.parse_args()
     chunk_size, flank_size = args.chunk_size, args.flank
     genome = Genome(data_path("splice", "athaliana_chr1", "genome.fna.gz"))
@@ -95,7 +98,7 @@ def main() -> None:
                 forward, seq, ref_fwd, SPLICE.streaming["chunk_size"], 10, split=False
             ),
         }
-    name = "streaming_exactness" + ("_trained" if args.model else "")
+    name = args.output_name or "streaming_exactness" + ("_trained" if args.model else "")
     report(name, result)
 
 

@@ -2,7 +2,8 @@
 (the backward LSTMs' lookahead) fall short?
 
     python benchmarks/streaming_genome_error.py [--model splice-athaliana-v3] [--strand -]
-        [--reference-flank 12000] [--region CHROM:START-END] [--save-npz FILE]
+        [--reference-flank 12000] [--region CHROM:START-END] [--min-gap N] [--save-npz FILE]
+        [--output-name streaming_genome_error]
     python benchmarks/streaming_genome_error.py --from-npz FILE   # report again, no prediction
 
 ``benchmarks/streaming_exactness.py`` measures the error on one 200 kb region; this runs the
@@ -20,9 +21,11 @@ outputs a ``--save-npz`` run kept (same options otherwise). Writes
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -63,6 +66,11 @@ def main() -> None:
     parser.add_argument("--save-npz", help="also save both runs' outputs (float32) here")
     parser.add_argument("--from-npz", help="the outputs of an earlier --save-npz run (same "
                                            "options): report without predicting")  # fmt: skip
+    parser.add_argument("--min-gap", type=int, default=None,
+                        help="runs of at least this many N are assembly gaps, sequence "
+                             "boundaries (default: the recipe's, 1000; 0: none, every N is "
+                             "read through, as before the gap rule)")
+    parser.add_argument("--output-name", default="streaming_genome_error")
     args = parser.parse_args()
     model = load_model(args.model, task="splice")
     genome = Genome(args.genome)
@@ -77,6 +85,11 @@ def main() -> None:
     start, end = to_stream_interval(lo, hi, args.strand, length)
     card = model.predictor(calibrated=False)
     reference = model.predictor(flank=args.reference_flank, calibrated=False)
+    if args.min_gap is not None:  # the same compiled steps with another gap rule
+        rule = model.gap_rule()
+        rule = replace(rule, min_length=args.min_gap) if args.min_gap and rule else None
+        card, reference = copy.copy(card), copy.copy(reference)
+        card.gaps = reference.gaps = rule
     if args.from_npz:
         saved = np.load(args.from_npz)
         if int(saved["stream_start"]) != start or len(saved["card"]) != end - start:
@@ -114,7 +127,7 @@ def main() -> None:
                     "reference_flank": float(b[i, c]), "abs_delta": float(delta[i, c]),
                     "lookahead_nt": to_chunk_end + card.flank,
                     "lookahead_n_fraction": round(float((ahead == 0.25).all(axis=1).mean()), 4)})  # fmt: skip
-    report("streaming_genome_error", {
+    report(args.output_name, {
         "model": args.model,
         "model_sha256": model.weights_sha256,
         "sequence": f"{chrom}:{lo + 1}-{hi} strand {args.strand}",
@@ -126,6 +139,7 @@ def main() -> None:
         "note": "same chunks, segments and warm-ups in both runs: the difference is the error "
                 "of the card's flank against a much longer one",
         "outputs_from": args.from_npz,
+        "min_gap": card.gaps.min_length if card.gaps is not None else None,
         "per_class": per_class,
         "largest": top,
     })  # fmt: skip

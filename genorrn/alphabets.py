@@ -17,11 +17,17 @@ DNA_IUPAC = {
     "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT",
 }  # fmt: skip
 
+#: a run of at least this many N is an assembly gap: in prediction, a sequence boundary
+#: (:class:`genorrn.streaming.GapRule`)
+ASSEMBLY_GAP_MIN = 1000
+
 DNA_POLICY = (
     "iupac-fractional: A C G T one-hot (lowercase = uppercase, U = T); each IUPAC ambiguity "
     "code is the uniform distribution over the bases it stands for (R = A/G 0.5 each, N = 0.25 "
     "each); positions beyond a sequence end are all-zero padding; any other character "
-    "(digits, '-', '.', protein letters) is an error"
+    "(digits, '-', '.', protein letters) is an error. In prediction, a run of at least "
+    f"{ASSEMBLY_GAP_MIN:,} N is an assembly gap: each side is predicted as if the sequence "
+    "ended there, and the gap's positions are not run through the model (background class = 1)"
 )
 
 PROTEIN_ALPHABET = "ACDEFGHIKLMNPQRSTVWYX"

@@ -5,7 +5,8 @@ defaults, the streaming defaults used when a model card gives none, the shipped 
 no ``--model`` is given, and the split preset. The command line (argparse defaults and help
 texts), the trainers, the model loader, the card scripts and the workflow configuration
 (``workflows/helpers/`` fills unset keys from here) all read these values, so a default is
-changed in exactly one place. Standard library only: importing it is free.
+changed in exactly one place. Standard library and :mod:`genorrn.alphabets` only: importing
+it is free.
 
 Adding a task means adding a recipe here and its task parts (data, loss, selection metric),
 not a second stack.
@@ -14,6 +15,8 @@ not a second stack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from genorrn.alphabets import ASSEMBLY_GAP_MIN
 
 #: learning-rate schedules of the trainer (:func:`genorrn.training.learning_rate`)
 SCHEDULES = ("constant", "cosine", "plateau")
@@ -69,7 +72,7 @@ SPLICE = Recipe(
     # the four 27-53 kb gaps of A. thaliana chr1 made scores beside them depend on the flank
     # (benchmarks/streaming_genome_error.py); 1,000 leaves a 3,000-nt flank >= 2,000 nt of
     # sequence past any shorter run of N
-    min_gap=1000,
+    min_gap=ASSEMBLY_GAP_MIN,
 )
 
 STRUCTURE = Recipe(

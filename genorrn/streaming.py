@@ -39,6 +39,12 @@ How a labeller (:func:`genorrn.models.build_labeller`) runs over a sequence of a
   step model traces at most twice (Keras' ``reduce_retracing``: the second batch size makes
   the trace batch-generic). The sequence end is handled with a right-padded mask (the backward
   LSTM skips the padding, as it never sees it in a whole-sequence call).
+* **Assembly gaps** (with a :class:`GapRule`, as every DNA model loaded by name or card has:
+  runs of at least 1,000 N) are sequence boundaries: tasks are cut there, each stretch between
+  gaps runs as a sequence of its own (a sub-stream: the backward LSTMs start at its end, the
+  forward ones at its start), and the gap's positions get the rule's fill without a model call.
+  Otherwise the LSTMs' state drifts over the gap, and a score beside it would depend on how much
+  of the gap the flank covers. The gaps are found with one extra read of each task's sequence.
 * Results are handed to a **sink** chunk by chunk (``sink(stream, start, probs)``), so nothing
   holds a whole chromosome's one-hot input or output.
 * **Ensembles**: given a list of labellers, one step model runs them all on the same window
