@@ -155,6 +155,7 @@ def main() -> None:
                                                 "greedy_steps", "chosen")},
     }  # fmt: skip
     card.genorrn_version = __version__
+    card.input = dict(model_card(folder / card.members[0]["file"]).input)  # the policy as now
     if throughput:
         card.extra["throughput"] = {k: v for k, v in throughput.items() if k != "machine"} | {
             "machine": throughput["machine"]}

@@ -19,10 +19,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from splice_model_card import markdown  # noqa: E402
+from splice_model_card import markdown, metrics_summary  # noqa: E402
 
 from genorrn.alphabets import DNA_POLICY  # noqa: E402
 from genorrn.cards import ModelCard, write_card  # noqa: E402
+
+#: per class, what a card keeps of an evaluation (ECE and reliability bins are in the
+#: calibration benchmark's result)
+CARD_KEYS = ("top_k", "pr_auc", "sites", "calls")
 
 
 def main() -> None:
@@ -43,12 +47,12 @@ def main() -> None:
     if result.get("calibrated") != bool(card.get("calibration")):
         sys.exit(f"{args.accuracy}: calibrated={result.get('calibrated')} but the card "
                  f"{'has' if card.get('calibration') else 'has no'} calibration")  # fmt: skip
-    card["metrics"] = result["test_sets"]
-    m = result["test_sets"]["athaliana_chr1_test"]["metrics"]
-    card["metrics_summary"] = (
-        f"A.th test: acceptor top-k {m['acceptor']['top_k']} PR-AUC {m['acceptor']['pr_auc']}, "
-        f"donor top-k {m['donor']['top_k']} PR-AUC {m['donor']['pr_auc']}"
-    )
+    card["metrics"] = {
+        name: test_set | {"metrics": {c: {k: m[k] for k in CARD_KEYS if k in m}
+                                      for c, m in test_set["metrics"].items()}}
+        for name, test_set in result["test_sets"].items()
+    }  # fmt: skip
+    card["metrics_summary"] = metrics_summary(result["test_sets"])
     card["input"]["policy"] = DNA_POLICY
     card = ModelCard.from_dict(card)
     write_card(card, args.card)

@@ -36,6 +36,14 @@ def _result(name: str, weights_sha256: str) -> dict | None:
     return result
 
 
+def metrics_summary(test_sets: dict) -> str:
+    """The card's one-line summary of a splice_accuracy result's test sets."""
+    m = test_sets["athaliana_chr1_test"]["metrics"]
+    return (f"A.th test: acceptor top-k {m['acceptor']['top_k']} PR-AUC "
+            f"{m['acceptor']['pr_auc']}, donor top-k {m['donor']['top_k']} PR-AUC "
+            f"{m['donor']['pr_auc']}")
+
+
 def _other_setting(name: str) -> None:
     print(f"not using the {name} result: measured at other streaming settings", file=sys.stderr)
 
@@ -137,11 +145,7 @@ def main() -> None:
         "licence": "MIT (weights); training data public domain (NCBI)",
     }
     if accuracy:
-        m = accuracy["test_sets"]["athaliana_chr1_test"]["metrics"]
-        card["metrics_summary"] = (
-            f"A.th test: acceptor top-k {m['acceptor']['top_k']} PR-AUC {m['acceptor']['pr_auc']}, "
-            f"donor top-k {m['donor']['top_k']} PR-AUC {m['donor']['pr_auc']}"
-        )
+        card["metrics_summary"] = metrics_summary(accuracy["test_sets"])
     if args.parent:
         parent = read_card(models / f"{args.parent}.card.json")
         card["training"]["initialised_from"] = {
@@ -156,6 +160,11 @@ def main() -> None:
     write_card(card, models / f"{args.name}.card.json")
     (models / f"{args.name}.md").write_text(markdown(card.to_dict()))
     print(f"wrote {weights} and its card")
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span (double backticks when it holds a backtick)."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 def markdown(card: dict) -> str:
@@ -199,7 +208,7 @@ def markdown(card: dict) -> str:
         "",
         "## Training",
         "",
-        f"* command: `{t['command']}`",
+        f"* command: {_code(t['command'])}",
         f"* hardware: {t['hardware']}",
         f"* epochs run {t['epochs_run']}, best epoch {t['best_epoch']} (validation mean PR-AUC "
         f"{t['best_validation_pr_auc']}), wall time {t['wall_time_s']} s",
@@ -208,7 +217,7 @@ def markdown(card: dict) -> str:
         p = t["initialised_from"]
         while p:
             lines.append(f"* initialised from `{p['model']}` (sha256 `{p['sha256']}`; its "
-                         f"training: `{p['command']}`, {p['wall_time_s']} s)")  # fmt: skip
+                         f"training: {_code(p['command'])}, {p['wall_time_s']} s)")  # fmt: skip
             p = p.get("initialised_from")
     lines += [
         "",

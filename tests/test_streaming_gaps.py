@@ -165,3 +165,22 @@ def test_variant_lanes_cut_by_a_gap_equal_whole_region(chr1, tmp_path):
         got = np.array([entry.ds_ag, entry.ds_al, entry.ds_dg, entry.ds_dl])
         want = np.array([expected.ds_ag, expected.ds_al, expected.ds_dg, expected.ds_dl])
         assert np.abs(got - want).max() <= 1e-5
+
+
+def test_genome_prediction_both_strands_cut_at_a_gap(chr1, tmp_path):
+    """predict_region (the path of `genorrn predict splice`): on both strands each side of a
+    1,500-N gap equals predicting that side alone; the gap scores acceptor = donor = 0."""
+    import genorrn
+
+    left = chr1.fetch("NC_003070.9", 2_000_000, 2_006_000)
+    right = chr1.fetch("NC_003070.9", 2_010_000, 2_015_000)
+    fasta = tmp_path / "gap.fa"
+    fasta.write_text(">r\n" + left + "N" * 1_500 + right + "\n")
+    model = genorrn.load_model("splice-athaliana-v1", task="splice")
+    for strand in "+-":
+        whole = model.predict_region(fasta, "r:1-12500", strand=strand)
+        assert whole.shape == (12_500, 3)
+        np.testing.assert_array_equal(whole[6_000:7_500], np.tile(FILL, (1_500, 1)))
+        for piece, at in ((left, 0), (right, 7_500)):
+            alone = model.predict(piece, strand=strand)
+            assert np.abs(whole[at : at + len(piece)] - alone).max() <= 1e-5
