@@ -295,9 +295,9 @@ class VariantScorer:
 
         for chunk, tasks in sorted(groups.items()):
             self._predictor(chunk).run(tasks, sink, split=False)
-        for lane in lanes:
+        for lane, rows in results.items():
             if lane.strand == "-":
-                results[lane] = results[lane][::-1].copy()
+                results[lane] = rows[::-1].copy()
         return results
 
 
