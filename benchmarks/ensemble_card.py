@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from splice_model_card import metrics_summary  # noqa: E402
+
 from common import RESULTS, calibration_sha256  # noqa: E402
 from genorrn import __version__  # noqa: E402
 from genorrn.cards import members_sha256, read_card, write_card  # noqa: E402
@@ -42,11 +44,7 @@ def _metrics(task: str, tests: dict) -> tuple[dict, str]:
     if task == "splice":
         metrics = {name: {"evaluated_positions": t["positions"], "metrics": t["classes"]}
                    for name, t in tests.items()}  # fmt: skip
-        a = tests["athaliana_chr1_test"]["classes"]
-        summary = (f"A.th test: acceptor top-k {a['acceptor']['top_k']} PR-AUC "
-                   f"{a['acceptor']['pr_auc']}, donor top-k {a['donor']['top_k']} PR-AUC "
-                   f"{a['donor']['pr_auc']}")  # fmt: skip
-        return metrics, summary
+        return metrics, metrics_summary(metrics)
     metrics = {name: {level: {"accuracy": v["accuracy_calibrated"],
                               "accuracy_raw": v["accuracy_raw"], "classes": v["classes"]}
                       for level, v in t.items()}

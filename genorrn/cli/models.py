@@ -58,8 +58,8 @@ def add_parsers(sub) -> None:
         "model's card, data.splits, else the fixed split's "
         f"{', '.join(SPLIT_PRESETS[SPLICE.splits]['validation'])}) of --genome and "
         "--annotation; a region overlapping the card's test region is refused. Structure: the "
-        "NetSurfP-2.0 validation set of --data-dir (Q3 labels: the likelihood of a residue is its Q3 group's summed Q8 probability). Never fit on a test "
-        "set.",
+        "NetSurfP-2.0 validation set of --data-dir (Q3 labels: the likelihood of a residue is "
+        "its Q3 group's summed Q8 probability). Never fit on a test set.",
     )
     p.add_argument("model", metavar="MODEL",
                    help="model name, .keras path or ensemble card (NAME.card.json)")
