@@ -79,11 +79,25 @@ from genorrn.models.labeller import config_of
 # -- planning ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Stream:
-    """One sequence to stream: ``fetch(start, end)`` returns its one-hot rows ``[start, end)``."""
+    """One sequence to stream: ``fetch(start, end)`` returns its one-hot rows ``[start, end)``.
+
+    A stretch cut out of a longer stream (:func:`split_at_gaps`) names that ``parent`` and its
+    ``offset`` in it; results on the stretch are reported on the parent.
+    """
 
     name: object
     length: int
     fetch: Callable[[int, int], np.ndarray]
+    parent: "Stream | None" = None
+    offset: int = 0
+
+    def stretch(self, start: int, end: int) -> "Stream":
+        """Rows ``[start, end)`` of this stream as a stream of its own (it ends where they do)."""
+
+        def fetch(s: int, e: int) -> np.ndarray:
+            return self.fetch(start + s, start + e)
+
+        return Stream(self.name, end - start, fetch, parent=self, offset=start)
 
 
 @dataclass(frozen=True)
@@ -152,14 +166,13 @@ def split_at_gaps(tasks: Iterable[Task], rule: GapRule, before: int, after: int)
 
     ``before``/``after``: how far outside a task the engine reads (warm-up + conv context,
     lookahead); gaps are searched that far and ``rule.min_length`` more on each side. Returns
-    the tasks on the stretches between gaps (each on a sub-stream of its stretch, so the engine
-    sees the sequence end at the gap), the gap intervals ``(stream, start, end)`` inside the
-    tasks, and ``{id(sub-stream): (sub-stream, stream, offset)}`` to map results back.
+    the tasks on the stretches between gaps (each on a :meth:`Stream.stretch`, so the engine
+    sees the sequence end at the gap) and the gap intervals ``(stream, start, end)`` inside the
+    tasks.
     """
     kept: list[Task] = []
     gaps: list[tuple[Stream, int, int]] = []
-    pieces: dict[int, tuple[Stream, Stream, int]] = {}
-    subs: dict[tuple[int, int, int], Stream] = {}
+    stretches: dict[tuple[int, int, int], Stream] = {}  # one per stretch, however many tasks
     for task in tasks:
         stream = task.stream
         lo = max(0, task.start - before - rule.min_length)
@@ -174,18 +187,14 @@ def split_at_gaps(tasks: Iterable[Task], rule: GapRule, before: int, after: int)
             a, b = max(task.start, p0), min(task.end, p1)
             if a < b:
                 key = (id(stream), p0, p1)
-                if key not in subs:
-                    def fetch(s, e, stream=stream, p0=p0):
-                        return stream.fetch(p0 + s, p0 + e)
-
-                    subs[key] = Stream(stream.name, p1 - p0, fetch)
-                    pieces[id(subs[key])] = (subs[key], stream, p0)
-                kept.append(Task(subs[key], a - p0, b - p0))
+                if key not in stretches:
+                    stretches[key] = stream.stretch(p0, p1)
+                kept.append(Task(stretches[key], a - p0, b - p0))
             if k + 2 < len(bounds):
                 g0, g1 = max(task.start, p1), min(task.end, bounds[k + 2])
                 if g0 < g1:
                     gaps.append((stream, g0, g1))
-    return kept, gaps, pieces
+    return kept, gaps
 
 
 #: shortest length bucket for whole short records
@@ -568,7 +577,7 @@ class StreamingPredictor:
         """Tasks cut at assembly gaps (:func:`split_at_gaps`); the gaps' fill goes to ``sink``
         now, and the returned sink maps results on sub-streams back to their streams."""
         before = self.chunk_size + self.config.conv_context
-        kept, gaps, pieces = split_at_gaps(intervals, self.gaps, before, self.flank)
+        kept, gaps = split_at_gaps(intervals, self.gaps, before, self.flank)
         fill = np.asarray(self.gaps.fill, np.float32)
         for stream, start, end in gaps:
             for lo in range(start, end, self.chunk_size):
@@ -576,12 +585,11 @@ class StreamingPredictor:
                 sink(stream, lo, np.broadcast_to(fill, (hi - lo, len(fill))))
                 if progress is not None:
                     progress(hi - lo)
-        if not pieces:
-            return kept, sink
 
         def mapped(stream: Stream, start: int, probs: np.ndarray) -> None:
-            _sub, parent, offset = pieces.get(id(stream), (None, stream, 0))
-            sink(parent, offset + start, probs)
+            if stream.parent is not None:
+                start, stream = stream.offset + start, stream.parent
+            sink(stream, start, probs)
 
         return kept, mapped
 

@@ -68,20 +68,20 @@ def test_find_gaps_and_split():
     rule = GapRule(row=N_ROW, min_length=30, fill=FILL)
     assert find_gaps(stream, 0, len(x), rule) == [(50, 80), (115, 155)]
     assert find_gaps(stream, 60, len(x), rule) == [(115, 155)]  # the first run cut to 20 inside
-    kept, gaps, pieces = split_at_gaps([Task(stream, 10, 150)], rule, before=0, after=0)
+    kept, gaps = split_at_gaps([Task(stream, 10, 150)], rule, before=0, after=0)
     assert [(t.start, t.end, t.stream.length) for t in kept] == [(10, 50, 50), (0, 35, 35)]
     assert [(g[1], g[2]) for g in gaps] == [(50, 80), (115, 150)]
     # the second stretch is a stream of its own that reads the parent from 80 on
-    sub, parent, offset = pieces[id(kept[1].stream)]
-    assert parent is stream and offset == 80
+    sub = kept[1].stream
+    assert sub.parent is stream and sub.offset == 80 and kept[0].stream.offset == 0
     np.testing.assert_array_equal(sub.fetch(0, 35), x[80:115])
     # a task inside a gap is all fill; one far from any gap is kept as it is
-    kept, gaps, _ = split_at_gaps([Task(stream, 120, 130)], rule, before=0, after=0)
+    kept, gaps = split_at_gaps([Task(stream, 120, 130)], rule, before=0, after=0)
     assert kept == [] and [(g[1], g[2]) for g in gaps] == [(120, 130)]
     far = encode_dna("ACGT" * 100 + "N" * 40)
     task = Task(_stream(far), 0, 100)
-    kept, gaps, pieces = split_at_gaps([task], rule, before=0, after=50)
-    assert kept == [task] and gaps == [] and pieces == {}
+    kept, gaps = split_at_gaps([task], rule, before=0, after=50)
+    assert kept == [task] and gaps == []
 
 
 @pytest.mark.parametrize("chunk,flank,split", [(1000, 300, True), (700, 600, False),
