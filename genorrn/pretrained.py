@@ -171,12 +171,14 @@ class LoadedModel:
 
     def predictor(self, chunk_size: int | None = None, flank: int | None = None,
                   batch_size: int | None = None, calibrated: bool = True,
-                  max_memory: int | str | None = None):  # fmt: skip
+                  max_memory: int | str | None = None,
+                  min_gap: int | None = None):  # fmt: skip
         """A cached :class:`~genorrn.streaming.StreamingPredictor`; ``None`` options take
         :meth:`streaming_defaults`. Its probabilities are calibrated with the card's
         calibration when there is one, unless ``calibrated=False`` (raw model outputs).
         ``max_memory``: the engine's memory budget (bytes or ``"2G"``; default: a safe share
-        of the memory available, see :func:`genorrn.memory.default_budget`)."""
+        of the memory available, see :func:`genorrn.memory.default_budget`). ``min_gap``:
+        see :meth:`gap_rule`."""
         from genorrn.memory import parse_size
         from genorrn.streaming import StreamingPredictor
 
@@ -184,25 +186,33 @@ class LoadedModel:
         settings = self.streaming_defaults() | {k: v for k, v in given.items() if v is not None}
         key = (settings["chunk_size"], settings["flank"], settings["batch_size"])
         if key not in self._predictors:
-            self._predictors[key] = StreamingPredictor(self.members, *key, gaps=self.gap_rule())
+            self._predictors[key] = StreamingPredictor(self.members, *key)
+        # a copy sharing the compiled steps, with its own calibration and gap rule
         predictor = self._predictors[key].with_transform(self.calibration(calibrated))
+        predictor.gaps = self.gap_rule(min_gap)
         if max_memory is not None:  # the same compiled steps under another budget
             predictor.max_memory = parse_size(max_memory)
         return predictor
 
-    def gap_rule(self):
+    def gap_rule(self, min_gap: int | None = None):
         """Assembly gaps as sequence boundaries (:class:`~genorrn.streaming.GapRule`): runs of
-        at least the recipe's ``min_gap`` N (DNA tasks); their positions get the background
-        class. None for proteins."""
+        at least ``min_gap`` N (default: the recipe's, 1,000; 0: no rule, every N is read
+        through) for DNA tasks; their positions get the background class. None for proteins."""
         from genorrn.encoding import encode_dna
         from genorrn.streaming import GapRule
 
         recipe = RECIPES.get(self.task, SPLICE)
-        if not recipe.min_gap or recipe.background is None or self.card.alphabet == "protein":
+        if recipe.background is None or self.card.alphabet == "protein":
+            return None
+        if min_gap is None:
+            min_gap = recipe.min_gap
+        if min_gap is not None and min_gap < 0:
+            raise ValueError(f"min_gap {min_gap}: must be >= 0")
+        if not min_gap:
             return None
         fill = np.zeros(len(recipe.classes), np.float32)
         fill[recipe.classes.index(recipe.background)] = 1.0
-        return GapRule(row=encode_dna("N")[0], min_length=recipe.min_gap, fill=fill)
+        return GapRule(row=encode_dna("N")[0], min_length=int(min_gap), fill=fill)
 
     def calibration(self, calibrated: bool = True):
         """The function that calibrates a chunk of probabilities, or None (no calibration in

@@ -78,14 +78,15 @@ class VariantScorer:
     """Score variants against a genome with a splice model (see the module doc).
 
     ``context`` positions are predicted before and after every lane (default: the model's
-    streaming flank); ``tile`` is the reference tile length; ``batch_size`` lanes share a call.
+    streaming flank); ``tile`` is the reference tile length; ``batch_size`` lanes share a call;
+    ``min_gap``: the shortest run of N that is an assembly gap (see ``LoadedModel.gap_rule``).
     """
 
     def __init__(self, model, genome: Genome, annotation: Annotation | None = None, *,
                  distance: int = DEFAULT_DISTANCE, mask: bool = False,
                  context: int | None = None, tile: int = DEFAULT_TILE,
                  batch_size: int | None = None, block: int = 1024,
-                 calibrated: bool = True):  # fmt: skip
+                 calibrated: bool = True, min_gap: int | None = None):  # fmt: skip
         if not 0 <= distance <= MAX_DISTANCE:
             raise InputError(f"--distance {distance}: must be between 0 and {MAX_DISTANCE}")
         if mask and annotation is None:
@@ -101,7 +102,7 @@ class VariantScorer:
         self.batch_size = batch_size or int(streaming["batch_size"])
         if self.batch_size < 1:
             raise InputError(f"--batch-size {self.batch_size}: must be >= 1")
-        self.tile, self.block = tile, block
+        self.tile, self.block, self.min_gap = tile, block, min_gap
         self.transform = model.calibration(calibrated)  # delta scores of calibrated probabilities
         self.genes = GeneIndex(annotation) if annotation is not None else None
         self.ctx = model.conv_context  # an ensemble's: its members' largest
@@ -268,7 +269,8 @@ class VariantScorer:
         # the model's own cache of compiled steps (kept across scorers of one loaded model)
         if chunk not in self._predictors:
             self._predictors[chunk] = self.model.predictor(
-                chunk, self.context, self.batch_size, calibrated=self.transform is not None
+                chunk, self.context, self.batch_size, calibrated=self.transform is not None,
+                min_gap=self.min_gap,
             )
         return self._predictors[chunk]
 

@@ -36,7 +36,7 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
               chr_prefix: str | None = None, info_id: str = "genorrn", strict: bool = False,
               tile: int = 4096, context: int | None = None, batch_size: int | None = None,
               shard: tuple[int, int] | None = None, progress: bool = True,
-              calibrated: bool = True) -> dict:  # fmt: skip
+              calibrated: bool = True, min_gap: int | None = None) -> dict:  # fmt: skip
     """Score ``input_path`` (``-``: stdin) into ``output`` (``-``: stdout); the summary dict.
 
     ``shard=(k, n)``: only the k-th of n contiguous blocks of records (equal counts, in file
@@ -76,7 +76,7 @@ def score_vcf(input_path: str, reference: str, output: str, *, model: str,
         loaded = load_model(model, task="splice")
         scorer = VariantScorer(loaded, genome, genes, distance=distance, mask=mask,
                                context=context, tile=tile, batch_size=batch_size,
-                               calibrated=calibrated)  # fmt: skip
+                               calibrated=calibrated, min_gap=min_gap)  # fmt: skip
     except BaseException:
         vcf.close()
         raise

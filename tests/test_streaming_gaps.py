@@ -184,3 +184,44 @@ def test_genome_prediction_both_strands_cut_at_a_gap(chr1, tmp_path):
         for piece, at in ((left, 0), (right, 7_500)):
             alone = model.predict(piece, strand=strand)
             assert np.abs(whole[at : at + len(piece)] - alone).max() <= 1e-5
+
+
+def test_min_gap_option_sets_the_shortest_gap(chr1, tmp_path, capsys):
+    """``min_gap`` (``--min-gap``): a 150-N run is read through by default, a gap with
+    ``min_gap=100`` (each side then equals predicting it alone); ``min_gap=0`` turns the rule
+    off. The CLI option reaches the engine; a negative value is refused by the parser."""
+    import genorrn
+    from conftest import run_in_process
+
+    left = chr1.fetch("NC_003070.9", 2_000_000, 2_003_000)
+    right = chr1.fetch("NC_003070.9", 2_010_000, 2_013_000)
+    fasta = tmp_path / "gap.fa"
+    fasta.write_text(">r\n" + left + "N" * 150 + right + "\n")
+    model = genorrn.load_model("splice-athaliana-v1", task="splice")
+    region, run = "r:1-6150", slice(3_000, 3_150)
+    default = model.predict_region(fasta, region)
+    assert not np.array_equal(default[run], np.tile(FILL, (150, 1)))  # read through
+    cut = model.predict_region(fasta, region, min_gap=100)
+    np.testing.assert_array_equal(cut[run], np.tile(FILL, (150, 1)))
+    for piece, at in ((left, 0), (right, 3_150)):
+        assert np.abs(cut[at : at + len(piece)] - model.predict(piece)).max() <= 1e-5
+    assert np.abs(model.predict_region(fasta, region, min_gap=0) - default).max() <= 1e-6
+    with pytest.raises(ValueError, match="min_gap -1"):
+        model.gap_rule(-1)
+
+    outputs = {}
+    for option in ((), ("--min-gap", "100")):
+        prefix = tmp_path / ("cut" if option else "default")
+        result = run_in_process(capsys, "predict", "splice", str(fasta), "-o", str(prefix),
+                                "--model", "splice-athaliana-v1", "--format", "bedgraph",
+                                *option)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outputs[option] = sorted(p.read_text() for p in tmp_path.glob(f"{prefix.name}*"))
+    assert outputs[()] != outputs[("--min-gap", "100")]
+    result = run_in_process(capsys, "predict", "splice", str(fasta), "-o", str(tmp_path / "bad"),
+                            "--min-gap", "-1")  # fmt: skip
+    assert result.returncode == 2 and "argument --min-gap: -1: must be >= 0" in result.stderr
+    assert not list(tmp_path.glob("bad*"))
+    for command in (("predict", "variants"), ("evaluate", "splice"), ("plot", "splice")):
+        help_text = run_in_process(capsys, *command, "--help").stdout
+        assert "--min-gap" in help_text

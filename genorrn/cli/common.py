@@ -154,7 +154,20 @@ def add_streaming_options(parser, task: str) -> None:
                         f"{round(100 * SAFE_SHARE)}%% of the memory available to the process, "
                         "cgroup limits included); the batch shrinks to fit, and a chunk + flank "
                         "that cannot fit at batch 1 is refused")
+    if recipe(task).min_gap:
+        add_gap_option(parser)
     add_calibration_option(parser)
+
+
+def add_gap_option(parser) -> None:
+    """``--min-gap``: the shortest run of N that is an assembly gap (a sequence boundary)."""
+    from genorrn.alphabets import ASSEMBLY_GAP_MIN
+
+    parser.add_argument("--min-gap", type=int_range(0), default=None, metavar="N",
+                        help="runs of at least N 'N' are assembly gaps: each side is predicted "
+                        "as a sequence of its own and the gap scores as 'neither' (default: "
+                        f"{ASSEMBLY_GAP_MIN:,}; e.g. 100 where an assembly writes gaps of "
+                        "unknown size as 100 N; 0: read every N through)")
 
 
 def memory_size(text: str) -> int:
@@ -177,10 +190,11 @@ def add_calibration_option(parser) -> None:
 
 def predictor_of(model, args):
     """The streaming predictor a command asked for (``--chunk-size``, ``--flank``,
-    ``--batch-size``, ``--max-memory``, ``--uncalibrated``)."""
+    ``--batch-size``, ``--max-memory``, ``--min-gap``, ``--uncalibrated``)."""
     return model.predictor(args.chunk_size, args.flank, args.batch_size,
                            calibrated=not args.uncalibrated,
-                           max_memory=getattr(args, "max_memory", None))  # fmt: skip
+                           max_memory=getattr(args, "max_memory", None),
+                           min_gap=getattr(args, "min_gap", None))  # fmt: skip
 
 
 def add_chr_prefix_option(parser) -> None:

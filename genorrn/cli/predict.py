@@ -10,6 +10,7 @@ from pathlib import Path
 from genorrn.cli.common import (
     Progress,
     add_calibration_option,
+    add_gap_option,
     add_model_option,
     add_streaming_options,
     add_zoom_option,
@@ -151,6 +152,7 @@ def add_variants_parser(sub) -> None:
                    "which keeps scores within the engine's own streaming error)")
     p.add_argument("--batch-size", type=int_range(1), default=None, metavar="N",
                    help="lanes per model call (default: the model card's)")
+    add_gap_option(p)
     add_calibration_option(p)
     p.add_argument("--shard", metavar="K/N",
                    help="score only the K-th of N contiguous blocks of records (equal counts, "
@@ -172,6 +174,7 @@ def predict_variants(args) -> int:
         distance=args.distance, mask=args.mask, chr_prefix=args.chr_prefix,
         info_id=args.info_id, strict=args.strict, tile=args.chunk_size, context=args.flank,
         batch_size=args.batch_size, shard=shard, calibrated=not args.uncalibrated,
+        min_gap=args.min_gap,
     )
     print(json.dumps(summary), file=sys.stderr)
     return 0
