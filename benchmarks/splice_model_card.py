@@ -229,11 +229,23 @@ def markdown(card: dict) -> str:
     for name, result in (card["metrics"] or {}).items():
         for cls, m in result["metrics"].items():
             lines.append(f"| {name} | {cls} | {m['top_k']} | {m['pr_auc']} | {m['sites']} |")
+    measured = card["speed"].get("measured", {})
+
+    def on(part: str) -> str:  # when a refreshed part was measured (older cards: the card's date)
+        return f", measured {measured[part]['date'][:10]}" if part in measured else ""
+
     if card["speed"]["prediction_nt_per_s"]:
+        machine = card["speed"].get("machine") or {}
         lines += ["", "## Speed (benchmarks/streaming_throughput.py)", ""]
+        if machine:
+            lines.append(f"Machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
+                         f"{'GPU' if machine.get('gpus') else 'no GPU'}; numbers from "
+                         "different days or machines are not comparable.")  # fmt: skip
+            lines.append("")
         for r in card["speed"]["prediction_nt_per_s"]:
             lines.append(f"* batch {r['batch_size']}, chunk {r['chunk_size']}, flank {r['flank']}: "
-                         f"{r['nt_per_s']} nt/s (both strands counted)")  # fmt: skip
+                         f"{r['nt_per_s']} nt/s (both strands counted, 2 Mb of chr1"
+                         f"{on('throughput')})")  # fmt: skip
     exact = card["speed"].get("streamed_vs_whole_sequence")
     if exact:
         lines.append(f"* streamed vs whole-sequence prediction (benchmarks/streaming_exactness.py, "
@@ -246,7 +258,7 @@ def markdown(card: dict) -> str:
                      f"strands) with `genorrn predict splice` (benchmarks/streaming_memory.py): "
                      f"{whole['nt_per_s_incl_startup']} nt/s including start-up and bigWig "
                      f"writing; peak memory {whole['peak_rss_mb']} MB vs {small['peak_rss_mb']} "
-                     "MB for 1 Mb")  # fmt: skip
+                     f"MB for 1 Mb{on('memory')}")  # fmt: skip
     lines += ["", f"Licence: {card['licence']}", ""]
     return "\n".join(lines)
 
