@@ -81,8 +81,9 @@ from genorrn.models.labeller import config_of
 class Stream:
     """One sequence to stream: ``fetch(start, end)`` returns its one-hot rows ``[start, end)``.
 
-    A stretch cut out of a longer stream (:func:`split_at_gaps`) names that ``parent`` and its
-    ``offset`` in it; results on the stretch are reported on the parent.
+    A stretch cut out of a longer stream (:meth:`stretch`) names that ``parent`` and its
+    ``offset`` in it; the engine reports results on the stretches it cuts at assembly gaps on
+    the stream it was given.
     """
 
     name: object
@@ -151,13 +152,21 @@ class GapRule:
 def find_gaps(stream: Stream, start: int, end: int, rule: GapRule,
               block: int = 1 << 20) -> list[tuple[int, int]]:  # fmt: skip
     """The runs of ``rule.row`` of at least ``rule.min_length`` rows in ``[start, end)`` of
-    ``stream`` (runs cut by the ends of the range are measured inside it)."""
-    is_gap = np.zeros(end - start, bool)
+    ``stream`` (runs cut by the ends of the range are measured inside it). Reads ``block``
+    rows at a time and keeps only run boundaries, so memory does not grow with the range."""
+    runs: list[tuple[int, int]] = []
+    open_at = None  # start of a run still open at the end of the previous block
     for lo in range(start, end, block):
         hi = min(lo + block, end)
-        is_gap[lo - start : hi - start] = (stream.fetch(lo, hi) == rule.row).all(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], is_gap.view(np.int8), [0]])))
-    runs = edges.reshape(-1, 2) + start
+        is_gap = (stream.fetch(lo, hi) == rule.row).all(axis=1)
+        before = np.concatenate([[open_at is not None], is_gap[:-1]])
+        edges = (np.flatnonzero(is_gap != before) + lo).tolist()  # alternately opens, closes
+        if open_at is not None:
+            edges.insert(0, open_at)  # its first edge closes the open run
+        open_at = edges.pop() if len(edges) % 2 else None
+        runs += zip(edges[::2], edges[1::2])
+    if open_at is not None:
+        runs.append((open_at, end))
     return [(int(a), int(b)) for a, b in runs if b - a >= rule.min_length]
 
 
@@ -576,8 +585,12 @@ class StreamingPredictor:
     def _cut_at_gaps(self, intervals: list[Task], sink, progress):
         """Tasks cut at assembly gaps (:func:`split_at_gaps`); the gaps' fill goes to ``sink``
         now, and the returned sink maps results on sub-streams back to their streams."""
+        # how far outside a task a lane reads: a warm-up chunk and the conv context before it;
+        # after it, up to a chunk (the last chunk starts before the end) and the flank
         before = self.chunk_size + self.config.conv_context
-        kept, gaps = split_at_gaps(intervals, self.gaps, before, self.flank)
+        after = self.chunk_size + self.flank
+        given = {id(task.stream): task.stream for task in intervals}  # (held: ids stay valid)
+        kept, gaps = split_at_gaps(intervals, self.gaps, before, after)
         fill = np.asarray(self.gaps.fill, np.float32)
         for stream, start, end in gaps:
             for lo in range(start, end, self.chunk_size):
@@ -587,7 +600,7 @@ class StreamingPredictor:
                     progress(hi - lo)
 
         def mapped(stream: Stream, start: int, probs: np.ndarray) -> None:
-            if stream.parent is not None:
+            if id(stream) not in given:  # a stretch cut here: report it on the caller's stream
                 start, stream = stream.offset + start, stream.parent
             sink(stream, start, probs)
 

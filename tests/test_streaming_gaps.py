@@ -84,6 +84,38 @@ def test_find_gaps_and_split():
     assert kept == [task] and gaps == []
 
 
+def test_gap_beyond_the_task_end_is_found_wherever_the_task_ends(model):
+    """The last chunk of a task reads up to a chunk + flank past its end: a gap there is a
+    boundary however far inside that reach it starts, so a result does not depend on where
+    the task ends (a search reaching only flank + min_length past the end measured the gap
+    at 8,200-13,000 cut short for the task ending at 7,000, and read 2,800 of its N)."""
+    rng = np.random.default_rng(3)
+    seq = "".join(rng.choice(list("ACGT"), 8_200))
+    x = encode_dna(seq + "N" * 4_800 + "".join(rng.choice(list("ACGT"), 3_000)))
+    predictor = StreamingPredictor(model, 5_000, 1_000, batch_size=1, gaps=RULE)
+    results = []
+    for end in (7_000, 7_300):
+        out = np.zeros((end, 3), np.float32)
+
+        def sink(stream, start, probs, out=out):
+            out[start : start + len(probs)] = probs
+
+        predictor.run([Task(_stream(x), 0, end)], sink, split=False)
+        results.append(out)
+    np.testing.assert_array_equal(results[0], results[1][:7_000])
+
+
+def test_a_callers_stretch_keeps_its_own_coordinates(model):
+    """A task on a stretch the caller cut (Stream.stretch) is reported on that stretch."""
+    rng = np.random.default_rng(4)
+    x = encode_dna("".join(rng.choice(list("ACGT"), 3_000)) + "N" * 1_200 + "ACGT" * 500)
+    sub = _stream(x).stretch(500, len(x))
+    seen = []
+    predictor = StreamingPredictor(model, 1_000, 300, batch_size=2, gaps=RULE)
+    predictor.run([Task(sub, 0, 1_000)], lambda stream, start, probs: seen.append(stream))
+    assert seen and all(stream is sub for stream in seen)
+
+
 @pytest.mark.parametrize("chunk,flank,split", [(1000, 300, True), (700, 600, False),
                                                 (1500, 250, True)])  # fmt: skip
 def test_stretches_equal_whole_sequence_calls(chr1, model, chunk, flank, split):
