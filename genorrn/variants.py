@@ -102,7 +102,10 @@ class VariantScorer:
         self.batch_size = batch_size or int(streaming["batch_size"])
         if self.batch_size < 1:
             raise InputError(f"--batch-size {self.batch_size}: must be >= 1")
+        if min_gap is not None and min_gap < 0:
+            raise InputError(f"--min-gap {min_gap}: must be >= 0")
         self.tile, self.block, self.min_gap = tile, block, min_gap
+        self.gaps = model.gap_rule(min_gap)  # None: every N is read through
         self.transform = model.calibration(calibrated)  # delta scores of calibrated probabilities
         self.genes = GeneIndex(annotation) if annotation is not None else None
         self.ctx = model.conv_context  # an ensemble's: its members' largest
@@ -252,10 +255,18 @@ class VariantScorer:
             lo, hi = length - lane.hi, length - lane.lo
         first = max(0, lo - self.context)  # the forward LSTMs start from zero here
         s0, s1 = max(0, first - self.ctx), min(length, hi + self.context)
+        # read up to a gap's length more on each side: a gap that crosses an end of the window
+        # is taken in whole, so the engine cuts there as it does genome-wide
+        m = self.gaps.min_length if self.gaps is not None else 0
+        e0, e1 = max(0, s0 - m), min(length, s1 + m)
         if lane.strand == "+":
-            seq = self._fetch_forward(lane, s0, s1)
+            seq = self._fetch_forward(lane, e0, e1)
         else:
-            seq = reverse_complement(self._fetch_forward(lane, length - s1, length - s0))
+            seq = reverse_complement(self._fetch_forward(lane, length - e1, length - e0))
+        if m:
+            a, b = _take_in_gaps(seq, s0 - e0, s1 - e0, m)
+            s0, s1 = e0 + a, e0 + b
+        seq = seq[s0 - e0 : s1 - e0]
         where = f"{self.genome.path}: record {lane.chrom!r}: "
 
         def fetch(a: int, b: int, seq=seq) -> np.ndarray:
@@ -303,9 +314,25 @@ class VariantScorer:
         return results
 
 
+def _take_in_gaps(seq: str, a: int, b: int, min_gap: int) -> tuple[int, int]:
+    """``[a, b)`` grown over the rest of a run of at least ``min_gap`` N in ``seq`` that
+    crosses ``a`` or ``b`` (as far as ``seq`` shows the run)."""
+
+    def run_through(i: int) -> tuple[int, int]:  # N right before i, N from i on
+        return i - len(seq[:i].rstrip("Nn")), len(seq[i:]) - len(seq[i:].lstrip("Nn"))
+
+    left, right = run_through(a)
+    if left and right and left + right >= min_gap:
+        a -= left
+    left, right = run_through(b)
+    if left and right and left + right >= min_gap:
+        b += right
+    return a, b
+
+
 def whole_region_delta(model, genome: Genome, variant: Variant, alt: str, target: Target,
                        distance: int = DEFAULT_DISTANCE, mask: bool = False,
-                       margin: int = 15_000) -> DeltaScore:  # fmt: skip
+                       margin: int = 15_000, min_gap: int | None = None) -> DeltaScore:  # fmt: skip
     """The slow reference: predict the whole region ``pos ± margin`` and the whole mutated
     region with the streaming engine at the model card's settings (one lane each, forward
     states carried from the region start), then score. :class:`VariantScorer` must agree
@@ -317,7 +344,7 @@ def whole_region_delta(model, genome: Genome, variant: Variant, alt: str, target
     lo, hi = max(0, p - margin), min(length, p + len(variant.ref) + margin)
     ref_seq = genome.fetch(chrom, lo, hi)
     alt_seq = ref_seq[: p - lo] + alt + ref_seq[p - lo + len(variant.ref) :]
-    predictor = model.predictor(batch_size=1)
+    predictor = model.predictor(batch_size=1, min_gap=min_gap)
 
     def predict(seq: str) -> np.ndarray:
         onehot = encode_dna(seq)

@@ -200,6 +200,47 @@ def test_variant_lanes_cut_by_a_gap_equal_whole_region(chr1, tmp_path):
         assert np.abs(got - want).max() <= 1e-5
 
 
+def test_variant_window_ending_inside_a_gap_is_cut_there(chr1, tmp_path):
+    """A variant whose plus-strand window ends 600 N into the 1,000-N gap: the window takes
+    the rest of the gap in, so the engine cuts at the gap as genome-wide prediction does (the
+    window alone holds only 600 N, which it read through)."""
+    import genorrn
+    from genorrn.delta import Target, Variant
+    from genorrn.io.fasta import Genome
+    from genorrn.variants import VariantScorer, whole_region_delta
+
+    lo, hi = GAP_1000[0] - 9_000, GAP_1000[1] + 9_000
+    fasta = tmp_path / "gap.fa"
+    fasta.write_text(">gap\n" + chr1.fetch("NC_003070.9", lo, hi) + "\n")
+    genome = Genome(fasta)
+    model = genorrn.load_model("splice-athaliana-v1", task="splice")
+    flank, distance = model.streaming_defaults()["flank"], 200
+    scorer = VariantScorer(model, genome, None, distance=distance, batch_size=4)
+    pos = GAP_1000[0] - lo + 600 - flank - distance - 1  # the window ends at gap start + 600
+    ref = genome.fetch("gap", pos, pos + 1)
+    variant = Variant("gap", pos, ref, ("A" if ref.upper() != "A" else "C",))
+    (result,) = scorer.score([variant])
+    entry = result.entries[0]
+    expected = whole_region_delta(model, genome, variant, variant.alts[0],
+                                  Target(entry.symbol, "+"), distance, margin=4_900)
+    got = np.array([entry.ds_ag, entry.ds_al, entry.ds_dg, entry.ds_dl])
+    want = np.array([expected.ds_ag, expected.ds_al, expected.ds_dg, expected.ds_dl])
+    assert np.abs(got - want).max() <= 1e-5
+    with pytest.raises(genorrn.errors.InputError, match="--min-gap -1"):
+        VariantScorer(model, genome, None, min_gap=-1)
+
+
+def test_take_in_gaps():
+    from genorrn.variants import _take_in_gaps
+
+    seq = "AC" + "N" * 6 + "ACGTACGT" + "N" * 3 + "GG"
+    assert _take_in_gaps(seq, 4, 16, 5) == (2, 16)  # 4 N before + 2 after a: a gap, taken
+    assert _take_in_gaps(seq, 4, 17, 5) == (2, 17)  # b inside a 3-N run: not a gap, kept
+    assert _take_in_gaps(seq, 8, 17, 3) == (8, 19)  # the same run is a gap with min 3
+    assert _take_in_gaps(seq, 2, 8, 5) == (2, 8)  # ends on the run's edges: nothing to take
+    assert _take_in_gaps(seq, 4, 16, 7) == (4, 16)  # 6 N < 7
+
+
 def test_genome_prediction_both_strands_cut_at_a_gap(chr1, tmp_path):
     """predict_region (the path of `genorrn predict splice`): on both strands each side of a
     1,500-N gap equals predicting that side alone; the gap scores acceptor = donor = 0."""
