@@ -219,8 +219,14 @@ def test_estimate_is_above_the_measured_peak_of_a_shipped_model():
         "W = p.window(); x = np.zeros((8, W, 4), np.float32); x[..., 0] = 1\n"
         "m = np.ones((8, W), bool); s = [np.zeros((8, u), np.float32) for u in p.units for _ in 'hc']\n"
         "trim_memory(); base = current_rss()\n"
+        "try:\n"  # restart the peak here (Linux), so that a higher peak of loading can't count
+        "    open('/proc/self/clear_refs', 'w').write('5'); reset = True\n"
+        "except OSError:\n"
+        "    reset = False\n"
         "p.step.predict_on_batch([x, m, *s]); p.step.predict_on_batch([x, m, *s])\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')] if reset else []\n"
+        "peak = (int(hwm[0].split()[1]) * 1024 if hwm else\n"
+        "        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
         "print(json.dumps({'rise': peak - base, 'estimate': p.estimate_peak(8, W, base) - base,"
         " 'lanes': 8 * p.lane_bytes(W), 'overhead': RUN_OVERHEAD}))\n"
     )
@@ -229,4 +235,4 @@ def test_estimate_is_above_the_measured_peak_of_a_shipped_model():
     assert out.returncode == 0, out.stderr
     measured = json.loads(out.stdout.strip().splitlines()[-1])
     # measured: a rise of 163 MB (8 lanes: 68 MB, the rest tracing) against 291 MB estimated
-    assert 0 < measured["rise"] <= measured["estimate"]
+    assert 0 < measured["rise"] <= measured["estimate"], measured
