@@ -231,7 +231,7 @@ def markdown(card: dict) -> str:
             lines.append(f"| {name} | {cls} | {m['top_k']} | {m['pr_auc']} | {m['sites']} |")
     measured = card["speed"].get("measured", {})
 
-    def on(part: str) -> str:  # when a refreshed part was measured (older cards: the card's date)
+    def on(part: str) -> str:  # the date of a part refreshed by splice_card_metrics.py, if any
         return f", measured {measured[part]['date'][:10]}" if part in measured else ""
 
     if card["speed"]["prediction_nt_per_s"]:

@@ -250,8 +250,9 @@ def fit_record(probs: np.ndarray, allowed: np.ndarray, classes, weights_sha256: 
     the minus-strand ones, so the halves are about one strand each): fit temperature and
     isotonic on one half, measure the mean per-class ECE (probability >= ``floor``) on the
     other; isotonic is chosen only when it is clearly better (at least 20 % lower mean ECE on
-    the held-out halves), then the chosen method is refitted on all of it. ``background`` (a class name, e.g. splice's "neither"): an
-    isotonic fit leaves that class to take the remainder (see :func:`apply_isotonic`).
+    the held-out halves), then the chosen method is refitted on all of it. ``background`` (a
+    class name, e.g. splice's "neither"): an isotonic fit leaves that class to take the
+    remainder (see :func:`apply_isotonic`).
     """
     probs = np.asarray(probs, np.float64)
     allowed = np.asarray(allowed, np.float64)

@@ -234,5 +234,5 @@ def test_estimate_is_above_the_measured_peak_of_a_shipped_model():
                          env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
     assert out.returncode == 0, out.stderr
     measured = json.loads(out.stdout.strip().splitlines()[-1])
-    # measured: a rise of 163 MB (8 lanes: 68 MB, the rest tracing) against 291 MB estimated
+    # measured: a rise of 166-170 MB (8 lanes: 104 MB, the rest tracing) against 305 MB estimated
     assert 0 < measured["rise"] <= measured["estimate"], measured
