@@ -4,12 +4,13 @@
     genorrn models calibrate models/NAME.card.json ...      # its calibration (validation)
     python benchmarks/ensemble_selection.py --task TASK ... # how the members were chosen
     python benchmarks/calibration.py --model models/NAME.card.json   # test metrics
-    python benchmarks/ensemble_card.py models/NAME.card.json [--throughput J] [--selection J]
+    python benchmarks/ensemble_card.py models/NAME.card.json [--throughput J …] [--selection J]
 
 Reads ``benchmarks/results/calibration_NAME.json`` (test metrics, raw and calibrated, from one
 prediction pass), ``benchmarks/results/ensemble_selection_TASK.json`` (or ``--selection``) and,
-when given, a throughput result; each must have been measured on these members (the members'
-sha256 fingerprint). Writes the card's metrics, metrics summary, members' training commands,
+when given, throughput results (``--throughput``, repeatable: the host's speed varies from day
+to day, so each measurement is kept with its date); each must have been measured on these
+members (the members' sha256 fingerprint). Writes the card's metrics, metrics summary, members' training commands,
 selection and throughput, and ``NAME.md`` beside the card.
 """
 
@@ -57,7 +58,16 @@ def _metrics(task: str, tests: dict) -> tuple[dict, str]:
     return metrics, summary
 
 
-def markdown(card, selection: dict, tests: dict, throughput: dict | None) -> str:
+def _speed(throughput: dict) -> str:
+    """One throughput measurement as a line of JSON (its speed, settings and date)."""
+    if "results" in throughput:  # streaming_throughput.py: one row per setting
+        throughput = throughput["results"][0] | {"date": throughput["date"]}
+    return json.dumps({k: throughput[k] for k in ("nt_per_s", "proteins_per_s", "seconds",
+                                                  "chunk_size", "flank", "batch_size", "date")
+                       if k in throughput})  # fmt: skip
+
+
+def markdown(card, selection: dict, tests: dict, throughputs: list[dict]) -> str:
     rows = []
     for name, t in tests.items():
         levels = t["classes"] if card.task == "splice" else {
@@ -81,12 +91,7 @@ def markdown(card, selection: dict, tests: dict, throughput: dict | None) -> str
     steps = "\n".join(f"* {json.dumps(s)}" for s in selection["greedy_steps"])
     singles = "\n".join(f"* {name}: {json.dumps({k: v for k, v in s.items() if k != 'sha256'})}"
                         for name, s in selection["candidates"].items())  # fmt: skip
-    if throughput and "results" in throughput:  # streaming_throughput.py: one row per setting
-        throughput = throughput["results"][0] | {"date": throughput["date"]}
-    speed = (json.dumps({k: throughput.get(k) for k in
-                         ("nt_per_s", "proteins_per_s", "seconds", "chunk_size", "flank",
-                          "batch_size", "date") if k in throughput})
-             if throughput else "not measured")  # fmt: skip
+    speed = "\n".join(f"* {_speed(t)}" for t in throughputs) or "not measured"
     return f"""# {card.name} — ensemble of {len(card.members)} ({card.task})
 
 {card.description}. Predictions average the members' probabilities in one streamed pass (the
@@ -111,7 +116,9 @@ Greedy forward selection:
 
 Summary: {card.metrics_summary}
 
-Throughput (2 CPU cores): {speed}
+Throughput (2 CPU cores; the host's speed differs from day to day, so each measurement is
+listed with its date):
+{speed}
 
 genorrn {card.genorrn_version}; streaming {json.dumps(card.streaming)}.
 """
@@ -121,7 +128,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("card", type=Path)
-    parser.add_argument("--throughput", type=Path)
+    parser.add_argument("--throughput", type=Path, action="append", default=[],
+                        help="a throughput result of this ensemble (repeatable: one per day "
+                        "measured)")
     parser.add_argument("--selection", type=Path, help="ensemble_selection result (default: "
                         "benchmarks/results/ensemble_selection_TASK.json)")
     args = parser.parse_args()
@@ -142,8 +151,7 @@ def main() -> None:
     chosen = {selection["candidates"][c]["sha256"] for c in selection["chosen"]}
     if chosen != {m["sha256"] for m in card.members}:
         sys.exit(f"{args.card}: its members are not the ones ensemble_selection chose")
-    throughput = (_load(args.throughput, fingerprint, "throughput") if args.throughput
-                  else None)  # fmt: skip
+    throughputs = [_load(path, fingerprint, "throughput") for path in args.throughput]
     card.metrics, card.metrics_summary = _metrics(card.task, tests)
     folder = args.card.parent
     card.training = {
@@ -154,12 +162,13 @@ def main() -> None:
     }  # fmt: skip
     card.genorrn_version = __version__
     card.input = dict(model_card(folder / card.members[0]["file"]).input)  # the policy as now
-    if throughput:
-        card.extra["throughput"] = {k: v for k, v in throughput.items() if k != "machine"} | {
-            "machine": throughput["machine"]}
+    if throughputs:
+        card.extra["throughput"] = [
+            {k: v for k, v in t.items() if k != "machine"} | {"machine": t["machine"]}
+            for t in throughputs]
     write_card(card, args.card)
     md = args.card.with_name(args.card.name.removesuffix(".card.json") + ".md")
-    md.write_text(markdown(card, selection, tests, throughput))
+    md.write_text(markdown(card, selection, tests, throughputs))
     print(json.dumps({"card": str(args.card), "metrics_summary": card.metrics_summary},
                      indent=2))  # fmt: skip
 
