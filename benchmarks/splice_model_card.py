@@ -231,8 +231,14 @@ def markdown(card: dict) -> str:
             lines.append(f"| {name} | {cls} | {m['top_k']} | {m['pr_auc']} | {m['sites']} |")
     measured = card["speed"].get("measured", {})
 
-    def on(part: str) -> str:  # the date of a part refreshed by splice_card_metrics.py, if any
-        return f", measured {measured[part]['date'][:10]}" if part in measured else ""
+    def on(part: str) -> str:
+        """When a speed part was measured: the date and time (UTC) of a part refreshed by
+        splice_card_metrics.py (the 2-core host's speed differs from run to run, even within
+        a day), else no later than the card was made."""
+        if part not in measured:
+            return f", measured by {card['created']}" if card.get("created") else ""
+        when = measured[part]["date"]  # ISO 8601 with offset, e.g. 2026-11-30T12:21:02+00:00
+        return f", measured {when[:10]} {when[11:16]} UTC"
 
     if card["speed"]["prediction_nt_per_s"]:
         machine = card["speed"].get("machine") or {}
