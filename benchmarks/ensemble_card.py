@@ -8,10 +8,10 @@
 
 Reads ``benchmarks/results/calibration_NAME.json`` (test metrics, raw and calibrated, from one
 prediction pass), ``benchmarks/results/ensemble_selection_TASK.json`` (or ``--selection``) and,
-when given, throughput results (``--throughput``, repeatable: the host's speed varies from day
-to day, so each measurement is kept with its date); each must have been measured on these
-members (the members' sha256 fingerprint). Writes the card's metrics, metrics summary, members' training commands,
-selection and throughput, and ``NAME.md`` beside the card.
+when given, throughput results (``--throughput``, repeatable: the host's speed varies from run
+to run, so each measurement is kept with its date and time); each must have been measured on
+these members (the members' sha256 fingerprint). Writes the card's metrics, metrics summary,
+members' training commands, selection and throughput, and ``NAME.md`` beside the card.
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ Greedy forward selection:
 
 Summary: {card.metrics_summary}
 
-Throughput (2 CPU cores; the host's speed differs from day to day, so each measurement is
-listed with its date):
+Throughput (2 CPU cores; the host's speed differs from run to run, so each measurement is
+listed with its date and time):
 {speed}
 
 genorrn {card.genorrn_version}; streaming {json.dumps(card.streaming)}.
@@ -129,8 +129,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("card", type=Path)
     parser.add_argument("--throughput", type=Path, action="append", default=[],
-                        help="a throughput result of this ensemble (repeatable: one per day "
-                        "measured)")
+                        help="a throughput result of this ensemble (repeatable: one per "
+                        "measurement)")
     parser.add_argument("--selection", type=Path, help="ensemble_selection result (default: "
                         "benchmarks/results/ensemble_selection_TASK.json)")
     args = parser.parse_args()

@@ -237,8 +237,8 @@ def markdown(card: dict) -> str:
         a day), else no later than the card was made."""
         if part not in measured:
             return f", measured by {card['created']}" if card.get("created") else ""
-        when = measured[part]["date"]  # ISO 8601 with offset, e.g. 2026-11-30T12:21:02+00:00
-        return f", measured {when[:10]} {when[11:16]} UTC"
+        when = dt.datetime.fromisoformat(measured[part]["date"]).astimezone(dt.timezone.utc)
+        return f", measured {when:%Y-%m-%d %H:%M} UTC"
 
     if card["speed"]["prediction_nt_per_s"]:
         machine = card["speed"].get("machine") or {}
